@@ -1,0 +1,132 @@
+/**
+ * Error classes of scsi-pr. Every error the library raises for a device
+ * operation extends {@link ScsiPrError} and carries a string `code`.
+ * Argument errors (thrown before any I/O) are in `invalid-argument.ts`.
+ */
+import type { RawResult } from './raw-result';
+import type { DecodedSense } from './sense';
+
+/** Context shared by all device errors. */
+export interface ErrorContext {
+  /** Device path the command was sent to. */
+  path?: string;
+  /** The CDB that was sent. */
+  cdb?: Buffer;
+  /** The raw native outcome, when there was one. */
+  result?: RawResult;
+}
+
+/** Base class of every device-level error raised by scsi-pr. */
+export class ScsiPrError extends Error {
+  /** Stable machine-readable code, e.g. `'ERR_RESERVATION_CONFLICT'`. */
+  readonly code: string;
+  readonly path?: string;
+  readonly cdb?: Buffer;
+  readonly result?: RawResult;
+  constructor(code: string, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    if (context.path !== undefined) this.path = context.path;
+    if (context.cdb !== undefined) this.cdb = context.cdb;
+    if (context.result !== undefined) this.result = context.result;
+  }
+}
+
+/** A system call failed (open, ioctl, write, read, poll). Mirrors Node's fs errors. */
+export class SyscallError extends ScsiPrError {
+  readonly errno: number;
+  readonly syscall: string;
+  constructor(message: string, fields: { code: string; errno: number; syscall: string }, context: ErrorContext = {}) {
+    super(fields.code, message, context);
+    this.errno = fields.errno;
+    this.syscall = fields.syscall;
+  }
+}
+
+/** The path cannot be used as a SCSI device (missing, directory, partition, not SCSI…). */
+export class DeviceError extends ScsiPrError {}
+
+/** The initiator's transport failed (host or driver status other than OK/SENSE). */
+export class TransportError extends ScsiPrError {
+  readonly hostStatus: number;
+  readonly driverStatus: number;
+  /** Linux `DID_*` name of the host status, e.g. `'DID_TRANSPORT_DISRUPTED'`. */
+  readonly hostStatusName: string;
+  constructor(message: string, fields: { hostStatus: number; driverStatus: number; hostStatusName: string }, context: ErrorContext = {}) {
+    super('ERR_TRANSPORT', message, context);
+    this.hostStatus = fields.hostStatus;
+    this.driverStatus = fields.driverStatus;
+    this.hostStatusName = fields.hostStatusName;
+  }
+}
+
+/** The device returned RESERVATION CONFLICT (status 0x18). */
+export class ReservationConflictError extends ScsiPrError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super('ERR_RESERVATION_CONFLICT', message, context);
+  }
+}
+
+/** CHECK CONDITION with decoded sense data. */
+export class ScsiSenseError extends ScsiPrError {
+  readonly sense: DecodedSense;
+  constructor(message: string, sense: DecodedSense, context: ErrorContext = {}) {
+    super(senseErrorCode(sense), message, context);
+    this.sense = sense;
+  }
+}
+
+function senseErrorCode(sense: DecodedSense): string {
+  switch (sense.senseKey) {
+    case 0x2: return 'ERR_NOT_READY';
+    case 0x3: return 'ERR_MEDIUM_ERROR';
+    case 0x4: return 'ERR_HARDWARE_ERROR';
+    case 0x5: return 'ERR_ILLEGAL_REQUEST';
+    case 0x6: return 'ERR_UNIT_ATTENTION';
+    case 0x7: return 'ERR_DATA_PROTECT';
+    case 0xb: return 'ERR_ABORTED_COMMAND';
+    default: return 'ERR_CHECK_CONDITION';
+  }
+}
+
+/** A status other than GOOD, CHECK CONDITION or RESERVATION CONFLICT (BUSY, TASK SET FULL, …). */
+export class ScsiStatusError extends ScsiPrError {
+  readonly status: number;
+  readonly statusName: string;
+  constructor(message: string, fields: { status: number; statusName: string }, context: ErrorContext = {}) {
+    super(fields.statusName === 'BUSY' ? 'ERR_BUSY' : fields.statusName === 'TASK SET FULL' ? 'ERR_TASK_SET_FULL' : 'ERR_SCSI_STATUS', message, context);
+    this.status = fields.status;
+    this.statusName = fields.statusName;
+  }
+}
+
+/** The command did not complete within its timeout. */
+export class TimeoutError extends ScsiPrError {
+  readonly timeoutMs: number;
+  constructor(message: string, timeoutMs: number, context: ErrorContext = {}) {
+    super('ERR_TIMEOUT', message, context);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The caller's AbortSignal fired before the command was submitted or completed. */
+export class AbortError extends ScsiPrError {
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super('ABORT_ERR', message, context, options);
+  }
+}
+
+/** The device answered with data that does not parse (too short, inconsistent lengths, …). */
+export class MalformedResponseError extends ScsiPrError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super('ERR_MALFORMED_RESPONSE', message, context);
+  }
+}
+
+/** The device was closed while the operation was pending, or used after close. */
+export class DeviceClosedError extends ScsiPrError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super('ERR_DEVICE_CLOSED', message, context);
+  }
+}
