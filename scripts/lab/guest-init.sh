@@ -1,0 +1,121 @@
+#!/bin/bash
+# PID 1 of the SAN lab's UML guest. The host launcher (scripts/lab.js) passes
+# LAB_RUN=<run dir on hostfs>; the run dir holds config.env (sizes, options)
+# and cmd.sh (what to run). Results go back through the same directory:
+# status (exit code), map.json (node -> LUN -> sd/sg), guest.log (set-up log).
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root
+RUN="$LAB_RUN"
+T0=$(date +%s%N)
+
+fail() {
+  echo "lab: set-up failed: $*" >&2
+  echo "setup-failed: $*" >"$RUN/status"
+  sync
+  halt -f
+}
+ms() { echo $(( ($(date +%s%N) - T0) / 1000000 )); }
+
+exec 3>>"$RUN/guest.log"
+log() { echo "[$(ms) ms] $*" >&3; }
+
+[ -n "$RUN" ] && [ -f "$RUN/config.env" ] || { echo "lab: no LAB_RUN/config.env" >&2; halt -f; }
+# shellcheck source=/dev/null
+. "$RUN/config.env"
+
+# --- a private userland on top of the host filesystem -------------------------
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /run/lock/iscsi /run/lio-dbroot /run/lab
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /lib/modules || fail "cannot mount /lib/modules (is kmod installed on the host?)"
+ln -s "/usr/lib/uml/modules/$(uname -r)" "/lib/modules/$(uname -r)"
+cp -a /etc/iscsi /run/lab/etc-iscsi
+mount --bind /run/lab/etc-iscsi /etc/iscsi
+mkdir -p /run/lab/var-lib-iscsi && mount --bind /run/lab/var-lib-iscsi /var/lib/iscsi 2>/dev/null
+mkdir -p /dev/disk/by-id
+hostname scsi-pr-lab
+ip link set lo up
+log "userland ready"
+
+for m in configfs target_core_mod iscsi_target_mod scsi_mod sd_mod sg iscsi_tcp; do
+  modprobe "$m" || fail "modprobe $m"
+done
+mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
+log "modules loaded"
+
+# --- LIO target: LUNS rd_mcp backstores behind one iSCSI target, PATHS portals -
+CFG=/sys/kernel/config/target
+echo "${LAB_DBROOT:-/run/lio-dbroot}" >"$CFG/dbroot" || fail "set LIO dbroot"
+PAGES=$(( LAB_LUN_MB * 256 ))
+for ((l = 0; l < LAB_LUNS; l++)); do
+  bs="$CFG/core/rd_mcp_$l/lun$l"
+  mkdir -p "$bs" || fail "create backstore $l"
+  echo "rd_pages=$PAGES" >"$bs/control"
+  echo 1 >"$bs/enable" || fail "enable backstore $l"
+  printf 'scsiprlab%04d' "$l" >"$bs/wwn/vpd_unit_serial"
+done
+TIQN="$LAB_TARGET_IQN"
+mkdir -p "$CFG/iscsi/$TIQN" || fail "create iSCSI target"
+for ((p = 1; p <= LAB_PATHS; p++)); do
+  tpg="$CFG/iscsi/$TIQN/tpgt_$p"
+  mkdir -p "$tpg/np/127.0.0.$p:3260" || fail "portal 127.0.0.$p:3260"
+  echo 0 >"$tpg/attrib/authentication"
+  echo 0 >"$tpg/attrib/generate_node_acls"
+  for ((l = 0; l < LAB_LUNS; l++)); do
+    mkdir -p "$tpg/lun/lun_$l"
+    ln -s "$CFG/core/rd_mcp_$l/lun$l" "$tpg/lun/lun_$l/lio" || fail "map LUN $l"
+  done
+  for ((n = 1; n <= LAB_NODES; n++)); do
+    acl="$tpg/acls/${LAB_INITIATOR_PREFIX}$n"
+    mkdir -p "$acl"
+    for ((l = 0; l < LAB_LUNS; l++)); do
+      mkdir -p "$acl/lun_$l"
+      ln -s "$tpg/lun/lun_$l" "$acl/lun_$l/map"
+    done
+  done
+  echo 1 >"$tpg/enable" || fail "enable tpg $p"
+done
+log "LIO configured: $LAB_LUNS LUNs x $LAB_PATHS portal(s), $LAB_NODES ACLs"
+
+if [ "${LAB_DELAY_MS:-0}" != 0 ] || [ "${LAB_LOSS_PCT:-0}" != 0 ]; then
+  modprobe sch_netem || fail "modprobe sch_netem"
+  tc qdisc add dev lo root netem delay "${LAB_DELAY_MS}ms" loss "${LAB_LOSS_PCT:-0}%" || fail "netem"
+  log "netem delay ${LAB_DELAY_MS} ms loss ${LAB_LOSS_PCT:-0}%"
+fi
+
+# --- open-iscsi initiators: one iface (IQN) per simulated node -----------------
+sed -i -e 's/^node.session.timeo.replacement_timeout = .*/node.session.timeo.replacement_timeout = '"${LAB_REPLACEMENT_TIMEOUT:-5}"'/' \
+       -e 's/^node.startup = .*/node.startup = manual/' /etc/iscsi/iscsid.conf
+echo "InitiatorName=${LAB_INITIATOR_PREFIX}0" >/etc/iscsi/initiatorname.iscsi
+iscsid || fail "iscsid did not start"
+for ((n = 1; n <= LAB_NODES; n++)); do
+  iscsiadm -m iface -I "node$n" -o new >/dev/null || fail "iface node$n"
+  iscsiadm -m iface -I "node$n" -o update -n iface.initiatorname -v "${LAB_INITIATOR_PREFIX}$n" >/dev/null || fail "iface node$n name"
+done
+IFACES=()
+for ((n = 1; n <= LAB_NODES; n++)); do IFACES+=(-I "node$n"); done
+iscsiadm -m discovery -t st -p 127.0.0.1:3260 "${IFACES[@]}" >/dev/null || fail "iSCSI discovery"
+iscsiadm -m node -T "$TIQN" --login >/dev/null 2>>"$RUN/guest.log" || fail "iSCSI login"
+log "logged in"
+
+node "$LAB_SCRIPTS/guest-map.js" wait "$RUN/map.json" || fail "devices did not appear"
+log "devices ready"
+echo "$(ms)" >"$RUN/ready-ms"
+echo "=== scsi-pr lab ready in $(ms) ms ==="
+
+# --- the user's command --------------------------------------------------------
+export SCSI_PR_LAB=1 SCSI_PR_LAB_MAP="$RUN/map.json" SCSI_PR_LAB_RUN="$RUN"
+# shellcheck source=/dev/null
+. "$RUN/map.env"
+set +e
+if [ -n "$LAB_INTERACTIVE" ]; then
+  setsid -c -w bash "$RUN/cmd.sh" </dev/console >/dev/console 2>&1
+else
+  bash "$RUN/cmd.sh" </dev/null
+fi
+rc=$?
+echo "$rc" >"$RUN/status"
+sync
+halt -f

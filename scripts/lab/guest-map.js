@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+// @ts-check
+'use strict';
+/**
+ * Runs inside the lab guest. Builds the device map (node -> LUN -> path -> sd/sg)
+ * from sysfs: /sys/class/iscsi_session/session*, each session's SCSI devices
+ * H:C:T:L with their block/ and scsi_generic/ children.
+ *
+ *   node guest-map.js wait <map.json>   wait until every expected device exists, write map.json + map.env
+ *   node guest-map.js print             print the current map as JSON
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+
+const SESSIONS = '/sys/class/iscsi_session';
+
+/** @param {string} p */
+function readText(p) {
+  try { return fs.readFileSync(p, 'utf8').trim(); } catch { return ''; }
+}
+
+/** @param {string} dir @param {RegExp} re */
+function list(dir, re) {
+  try { return fs.readdirSync(dir).filter((n) => re.test(n)); } catch { return []; }
+}
+
+/**
+ * Scan sysfs for every iSCSI session and its LUNs.
+ * @returns {Array<{session: string, initiator: string, target: string, tpgt: number, portal: string, isid: string, state: string, hctl: string, lun: number, sd: string|null, sg: string|null, serial: string}>}
+ */
+function scan() {
+  const out = [];
+  for (const s of list(SESSIONS, /^session\d+$/)) {
+    const sdir = path.join(SESSIONS, s);
+    const dev = fs.realpathSync(path.join(sdir, 'device'));
+    const conn = list(dev, /^connection\d+:\d+$/)[0];
+    const cdir = conn ? path.join(dev, conn, 'iscsi_connection', conn) : '';
+    const portal = cdir ? `${readText(path.join(cdir, 'persistent_address'))}:${readText(path.join(cdir, 'persistent_port'))}` : '';
+    const base = {
+      session: s,
+      initiator: readText(path.join(sdir, 'initiatorname')),
+      target: readText(path.join(sdir, 'targetname')),
+      tpgt: Number(readText(path.join(sdir, 'tpgt'))),
+      portal,
+      isid: readText(path.join(sdir, 'isid')),
+      state: readText(path.join(sdir, 'state')),
+    };
+    for (const t of list(dev, /^target\d+:\d+:\d+$/)) {
+      for (const hctl of list(path.join(dev, t), /^\d+:\d+:\d+:\d+$/)) {
+        const d = path.join(dev, t, hctl);
+        const sd = list(path.join(d, 'block'), /^sd/)[0];
+        const sg = list(path.join(d, 'scsi_generic'), /^sg\d+$/)[0];
+        out.push({
+          ...base,
+          hctl,
+          lun: Number(hctl.split(':')[3]),
+          sd: sd ? `/dev/${sd}` : null,
+          sg: sg ? `/dev/${sg}` : null,
+          serial: readText(path.join(d, 'vpd_pg80')).replace(/[^\x20-\x7e]/g, '').trim(),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Turn the scan into the map consumers use.
+ * @param {ReturnType<typeof scan>} devices
+ */
+function buildMap(devices) {
+  const nodes = Number(process.env.LAB_NODES);
+  const prefix = process.env.LAB_INITIATOR_PREFIX || '';
+  const flat = devices
+    .filter((d) => d.initiator.startsWith(prefix))
+    .map((d) => ({ node: Number(d.initiator.slice(prefix.length)), path: d.tpgt - 1, ...d }))
+    .sort((a, b) => a.node - b.node || a.lun - b.lun || a.path - b.path);
+  return {
+    target: { iqn: process.env.LAB_TARGET_IQN, portals: Array.from({ length: Number(process.env.LAB_PATHS) }, (_, i) => `127.0.0.${i + 1}:3260`) },
+    options: {
+      nodes, luns: Number(process.env.LAB_LUNS), paths: Number(process.env.LAB_PATHS),
+      lunMb: Number(process.env.LAB_LUN_MB), delayMs: Number(process.env.LAB_DELAY_MS || 0),
+    },
+    nodes: Array.from({ length: nodes }, (_, i) => ({
+      node: i + 1,
+      iqn: `${prefix}${i + 1}`,
+      iface: `node${i + 1}`,
+      luns: flat.filter((d) => d.node === i + 1 && d.path === 0).map(({ lun, sd, sg, hctl, serial, session, isid }) => ({ lun, sd, sg, hctl, serial, session, isid })),
+    })),
+    devices: flat,
+  };
+}
+
+/** @param {ReturnType<typeof buildMap>} map */
+function toEnv(map) {
+  const lines = [];
+  for (const d of map.devices) {
+    const k = `LAB_N${d.node}_L${d.lun}${d.path ? `_P${d.path}` : ''}`;
+    lines.push(`export ${k}_SG=${d.sg ?? ''}`, `export ${k}_SD=${d.sd ?? ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function main() {
+  const [cmd, out] = process.argv.slice(2);
+  if (cmd === 'print') {
+    process.stdout.write(JSON.stringify(buildMap(scan()), null, 2) + '\n');
+    return;
+  }
+  if (cmd !== 'wait' || !out) {
+    console.error('usage: guest-map.js wait <map.json> | print');
+    process.exit(2);
+  }
+  const expected = Number(process.env.LAB_NODES) * Number(process.env.LAB_LUNS) * Number(process.env.LAB_PATHS);
+  const deadline = Date.now() + Number(process.env.LAB_DEVICE_WAIT_MS || 60000);
+  for (;;) {
+    const map = buildMap(scan());
+    const ready = map.devices.filter((d) => d.sd && d.sg);
+    if (ready.length >= expected) {
+      fs.writeFileSync(out, JSON.stringify(map, null, 2) + '\n');
+      fs.writeFileSync(out.replace(/\.json$/, '.env'), toEnv(map));
+      for (const d of map.devices) {
+        if (d.serial) {
+          try { fs.symlinkSync(`../../${path.basename(/** @type {string} */ (d.sd))}`, `/dev/disk/by-id/scsi-lab-n${d.node}-p${d.path}-${d.serial}`); } catch { /* already there */ }
+        }
+      }
+      return;
+    }
+    if (Date.now() > deadline) {
+      console.error(`lab: ${ready.length}/${expected} devices appeared`);
+      process.exit(1);
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  }
+}
+
+if (require.main === module) main();
+module.exports = { scan, buildMap };

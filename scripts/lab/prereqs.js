@@ -1,0 +1,81 @@
+// @ts-check
+'use strict';
+/**
+ * Host prerequisites of the SAN lab: Debian packages, the UML xstate shim.
+ * Installs what is missing when it can (root + apt-get), otherwise throws with
+ * the exact command to run.
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const LAB_DIR = path.join(ROOT, '.lab');
+
+/** Debian package -> a file that proves it is installed. */
+const PACKAGES = {
+  'user-mode-linux': '/usr/bin/linux.uml',
+  'open-iscsi': '/usr/sbin/iscsiadm',
+  'sg3-utils': '/usr/bin/sg_persist',
+  iproute2: '/usr/sbin/tc',
+  kmod: '/usr/sbin/modprobe',
+  gcc: '/usr/bin/gcc',
+};
+
+class PrereqError extends Error {}
+
+/** @param {string} cmd @param {string[]} args @param {object} [opts] */
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, error: r.error };
+}
+
+/** Install missing Debian packages, or explain how. @param {{quiet?: boolean}} [o] */
+function ensurePackages(o = {}) {
+  const missing = Object.entries(PACKAGES).filter(([, f]) => !fs.existsSync(f)).map(([p]) => p);
+  if (missing.length === 0) return [];
+  const cmd = `apt-get update && apt-get install -y ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    throw new PrereqError(`the SAN lab needs Debian packages: ${missing.join(', ')}.\nRun as root:\n  sudo sh -c '${cmd}'`);
+  }
+  if (!o.quiet) console.error(`lab: installing ${missing.join(', ')} …`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const upd = run('apt-get', ['update', '-qq'], { env });
+  const inst = run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+  if (!inst.ok) {
+    throw new PrereqError(`apt-get install failed:\n${upd.out}\n${inst.out}\nRun yourself:\n  ${cmd}`);
+  }
+  return missing;
+}
+
+/** Build the LD_PRELOAD shim UML needs on AMX hosts; returns its path. */
+function ensureShim() {
+  const src = path.join(__dirname, 'uml-xstate-shim.c');
+  const out = path.join(LAB_DIR, 'uml-xstate-shim.so');
+  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(src).mtimeMs) return out;
+  fs.mkdirSync(LAB_DIR, { recursive: true });
+  const r = run('gcc', ['-O2', '-shared', '-fPIC', '-o', out, src, '-ldl']);
+  if (!r.ok) throw new PrereqError(`cannot build ${src}:\n${r.out}`);
+  return out;
+}
+
+/** The UML kernel's version, from its module tree. */
+function umlKernelVersion() {
+  const dir = '/usr/lib/uml/modules';
+  const v = fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+  if (v.length === 0) throw new PrereqError(`no UML modules under ${dir} (package user-mode-linux)`);
+  return v[v.length - 1];
+}
+
+/** Everything the lab needs on the host. @param {{quiet?: boolean}} [o] */
+function ensureLabPrereqs(o = {}) {
+  ensurePackages(o);
+  // The guest mounts a tmpfs on /lib/modules; the mount point must exist on the host.
+  if (!fs.existsSync('/lib/modules')) {
+    if (process.getuid?.() !== 0) throw new PrereqError('/lib/modules is missing: run `sudo mkdir -p /lib/modules`');
+    fs.mkdirSync('/lib/modules', { recursive: true });
+  }
+  return { shim: ensureShim(), kernel: umlKernelVersion() };
+}
+
+module.exports = { ensureLabPrereqs, ensurePackages, ensureShim, PrereqError, ROOT, LAB_DIR };
