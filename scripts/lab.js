@@ -100,6 +100,7 @@ async function runLab(o, argv) {
     LAB_INITIATOR_PREFIX: 'iqn.2026-11.org.scsi-pr.lab:node',
     LAB_SCRIPTS: path.join(ROOT, 'scripts', 'lab'), LAB_ROOT: ROOT,
     LAB_INTERACTIVE: o.interactive ? '1' : '',
+    LAB_HOST_TTY: process.stdout.isTTY && !o.onOutput ? '1' : '',
   };
   fs.writeFileSync(path.join(runDir, 'config.env'),
     Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(String(v))}`).join('\n') + '\n');
@@ -134,7 +135,7 @@ async function runLab(o, argv) {
   /** @param {Buffer} buf */
   const onData = (buf) => {
     consoleLog.write(buf);
-    const text = buf.toString('utf8').replace(/\r\n/g, '\n');
+    const text = buf.toString('utf8').replace(/\r\n/g, '\n').replace(/^(Halting\.|reboot: System halted)\n?/gm, '');
     if (ready || o.verbose || o.interactive) {
       if (!ready && !o.verbose) {
         pending += text;

@@ -47,7 +47,12 @@ log "modules loaded"
 
 # --- LIO target: LUNS rd_mcp backstores behind one iSCSI target, PATHS portals -
 CFG=/sys/kernel/config/target
-echo "${LAB_DBROOT:-/run/lio-dbroot}" >"$CFG/dbroot" || fail "set LIO dbroot"
+# LIO writes <dbroot>/pr/aptpl_<serial> on every PR OUT (APTPL or not): without a
+# writable dbroot/pr, REGISTER fails with NOT READY.
+DBROOT="${LAB_DBROOT:-/run/lio-dbroot}"
+mkdir -p "$DBROOT/pr" || fail "create $DBROOT/pr"
+echo "$DBROOT" >"$CFG/dbroot" || fail "set LIO dbroot"
+[ "$(cat "$CFG/dbroot")" = "$DBROOT" ] || fail "LIO kept dbroot $(cat "$CFG/dbroot")"
 PAGES=$(( LAB_LUN_MB * 256 ))
 for ((l = 0; l < LAB_LUNS; l++)); do
   bs="$CFG/core/rd_mcp_$l/lun$l"
@@ -112,10 +117,15 @@ export SCSI_PR_LAB=1 SCSI_PR_LAB_MAP="$RUN/map.json" SCSI_PR_LAB_RUN="$RUN"
 set +e
 if [ -n "$LAB_INTERACTIVE" ]; then
   setsid -c -w bash "$RUN/cmd.sh" </dev/console >/dev/console 2>&1
-else
+  rc=$?
+elif [ -n "$LAB_HOST_TTY" ]; then
   bash "$RUN/cmd.sh" </dev/null
+  rc=$?
+else
+  # The host's output is not a terminal: don't let the command believe it writes to one.
+  bash "$RUN/cmd.sh" </dev/null 2>&1 | cat
+  rc=${PIPESTATUS[0]}
 fi
-rc=$?
 echo "$rc" >"$RUN/status"
 sync
 halt -f

@@ -25,6 +25,17 @@ function list(dir, re) {
 }
 
 /**
+ * The initiator's sysfs does not show the ISID; LIO's ACL info file does
+ * ("ISID: 0x00 02 3d 00 00 02"). Returns 12 hex digits or ''.
+ * @param {string} target @param {number} tpgt @param {string} initiator
+ */
+function targetSideIsid(target, tpgt, initiator) {
+  const info = readText(`/sys/kernel/config/target/iscsi/${target}/tpgt_${tpgt}/acls/${initiator}/info`);
+  const m = /ISID: 0x([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2})/i.exec(info);
+  return m ? m.slice(1).join('').toLowerCase() : '';
+}
+
+/**
  * Scan sysfs for every iSCSI session and its LUNs.
  * @returns {Array<{session: string, initiator: string, target: string, tpgt: number, portal: string, isid: string, state: string, hctl: string, lun: number, sd: string|null, sg: string|null, serial: string}>}
  */
@@ -42,7 +53,7 @@ function scan() {
       target: readText(path.join(sdir, 'targetname')),
       tpgt: Number(readText(path.join(sdir, 'tpgt'))),
       portal,
-      isid: readText(path.join(sdir, 'isid')),
+      isid: targetSideIsid(readText(path.join(sdir, 'targetname')), Number(readText(path.join(sdir, 'tpgt'))), readText(path.join(sdir, 'initiatorname'))),
       state: readText(path.join(sdir, 'state')),
     };
     for (const t of list(dev, /^target\d+:\d+:\d+$/)) {
@@ -85,7 +96,7 @@ function buildMap(devices) {
       node: i + 1,
       iqn: `${prefix}${i + 1}`,
       iface: `node${i + 1}`,
-      luns: flat.filter((d) => d.node === i + 1 && d.path === 0).map(({ lun, sd, sg, hctl, serial, session, isid }) => ({ lun, sd, sg, hctl, serial, session, isid })),
+      luns: flat.filter((d) => d.node === i + 1 && d.path === 0).map(({ lun, sd, sg, hctl, serial, session, isid }) => ({ lun, sd, sg, hctl, serial, session, isid, transportId: `${prefix}${i + 1},i,0x${isid}` })),
     })),
     devices: flat,
   };

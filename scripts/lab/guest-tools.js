@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// @ts-check
+'use strict';
+/**
+ * Lab controls for tests and demos. Runs INSIDE the lab guest (SCSI_PR_LAB=1).
+ * These shell out to iscsiadm/tc and write LIO configfs: they are test
+ * scaffolding that changes the SAN, never part of scsi-pr's I/O path.
+ *
+ *   const lab = require('scripts/lab/guest-tools.js');
+ *   lab.map()                      current device map (same shape as map.json)
+ *   lab.logout(node) / lab.login(node)   new iSCSI session => new ISID, new sd/sg names
+ *   lab.removeLun(lun) / lab.restoreLun(lun)
+ *   lab.portalDown(path?) / lab.portalUp(path?)
+ *   lab.setNetem({delayMs, lossPct})
+ *   lab.addAcl(iqn, luns?)         an initiator ACL (e.g. for SPEC_I_PT TransportIDs)
+ *
+ * CLI: node guest-tools.js <logout|login|remove-lun|restore-lun|portal-down|portal-up|netem|map> [args]
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { scan, buildMap } = require('./guest-map');
+
+const CFG = '/sys/kernel/config/target';
+
+function requireGuest() {
+  if (process.env.SCSI_PR_LAB !== '1') throw new Error('lab tools run only inside the SAN lab guest (SCSI_PR_LAB=1)');
+}
+
+/** @param {string} cmd @param {string[]} args */
+function sh(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}`);
+  return r.stdout;
+}
+
+const env = (/** @type {string} */ k) => {
+  const v = process.env[k];
+  if (v === undefined) throw new Error(`${k} is not set: not inside the lab?`);
+  return v;
+};
+const tpgDir = (/** @type {number} */ p) => `${CFG}/iscsi/${env('LAB_TARGET_IQN')}/tpgt_${p}`;
+const paths = () => Number(env('LAB_PATHS'));
+const iqnOf = (/** @type {number} */ node) => `${env('LAB_INITIATOR_PREFIX')}${node}`;
+
+/** The current map (re-read from sysfs), also written back to SCSI_PR_LAB_MAP. */
+function map() {
+  requireGuest();
+  const m = buildMap(scan());
+  if (process.env.SCSI_PR_LAB_MAP) fs.writeFileSync(process.env.SCSI_PR_LAB_MAP, JSON.stringify(m, null, 2) + '\n');
+  return m;
+}
+
+/** @param {(m: ReturnType<typeof buildMap>) => boolean} pred @param {number} [timeoutMs] */
+function waitFor(pred, timeoutMs = 30000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const m = buildMap(scan());
+    if (pred(m)) return map();
+    if (Date.now() > end) throw new Error('lab: timed out waiting for the SAN to settle');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  }
+}
+
+/** Log node `node` out of every portal (its devices disappear). @param {number} node */
+function logout(node) {
+  requireGuest();
+  sh('iscsiadm', ['-m', 'node', '-T', env('LAB_TARGET_IQN'), '-I', `node${node}`, '--logout']);
+  return waitFor((m) => !m.devices.some((d) => d.node === node));
+}
+
+/** Log node `node` back in (a new session: new ISID, new sd/sg names). @param {number} node */
+function login(node) {
+  requireGuest();
+  sh('iscsiadm', ['-m', 'node', '-T', env('LAB_TARGET_IQN'), '-I', `node${node}`, '--login']);
+  const want = Number(env('LAB_LUNS')) * paths();
+  return waitFor((m) => m.devices.filter((d) => d.node === node && d.sd && d.sg).length >= want);
+}
+
+/** Unmap LUN `lun` from every portal and ACL; the backstore (and its PR state) stays. @param {number} lun */
+function removeLun(lun) {
+  requireGuest();
+  for (let p = 1; p <= paths(); p++) {
+    const tpg = tpgDir(p);
+    for (const acl of fs.readdirSync(`${tpg}/acls`)) {
+      const d = `${tpg}/acls/${acl}/lun_${lun}`;
+      if (fs.existsSync(d)) {
+        for (const l of fs.readdirSync(d)) if (fs.lstatSync(`${d}/${l}`).isSymbolicLink()) fs.unlinkSync(`${d}/${l}`);
+        fs.rmdirSync(d);
+      }
+    }
+    const d = `${tpg}/lun/lun_${lun}`;
+    if (fs.existsSync(`${d}/lio`)) fs.unlinkSync(`${d}/lio`);
+    if (fs.existsSync(d)) fs.rmdirSync(d);
+  }
+}
+
+/** Map LUN `lun` again for every node ACL. @param {number} lun */
+function restoreLun(lun) {
+  requireGuest();
+  for (let p = 1; p <= paths(); p++) {
+    const tpg = tpgDir(p);
+    fs.mkdirSync(`${tpg}/lun/lun_${lun}`, { recursive: true });
+    if (!fs.existsSync(`${tpg}/lun/lun_${lun}/lio`)) fs.symlinkSync(`${CFG}/core/rd_mcp_${lun}/lun${lun}`, `${tpg}/lun/lun_${lun}/lio`);
+    for (const acl of fs.readdirSync(`${tpg}/acls`)) mapAclLun(tpg, acl, lun);
+  }
+}
+
+/** @param {string} tpg @param {string} acl @param {number} lun */
+function mapAclLun(tpg, acl, lun) {
+  const d = `${tpg}/acls/${acl}/lun_${lun}`;
+  fs.mkdirSync(d, { recursive: true });
+  if (!fs.readdirSync(d).some((l) => fs.lstatSync(`${d}/${l}`).isSymbolicLink())) fs.symlinkSync(`${tpg}/lun/lun_${lun}`, `${d}/map`);
+}
+
+/** Create an initiator ACL on every portal, mapping `luns` (default all). @param {string} iqn @param {number[]} [luns] */
+function addAcl(iqn, luns) {
+  requireGuest();
+  const all = Array.from({ length: Number(env('LAB_LUNS')) }, (_, i) => i);
+  for (let p = 1; p <= paths(); p++) {
+    const tpg = tpgDir(p);
+    fs.mkdirSync(`${tpg}/acls/${iqn}`, { recursive: true });
+    for (const l of luns ?? all) mapAclLun(tpg, iqn, l);
+  }
+}
+
+/** Disable portal `p` (1-based): its sessions drop; commands fail after the replacement timeout (5 s). @param {number} [p] */
+function portalDown(p = 1) {
+  requireGuest();
+  fs.writeFileSync(`${tpgDir(p)}/enable`, '0');
+}
+
+/** Re-enable portal `p`; iscsid reconnects the sessions by itself. @param {number} [p] */
+function portalUp(p = 1) {
+  requireGuest();
+  fs.writeFileSync(`${tpgDir(p)}/enable`, '1');
+}
+
+/** Set (or clear, with 0/0) netem delay and loss on loopback. @param {{delayMs?: number, lossPct?: number}} o */
+function setNetem(o) {
+  requireGuest();
+  const delay = o.delayMs ?? 0;
+  const loss = o.lossPct ?? 0;
+  spawnSync('modprobe', ['sch_netem']);
+  if (delay === 0 && loss === 0) {
+    spawnSync('tc', ['qdisc', 'del', 'dev', 'lo', 'root']);
+    return;
+  }
+  sh('tc', ['qdisc', 'replace', 'dev', 'lo', 'root', 'netem', 'delay', `${delay}ms`, 'loss', `${loss}%`]);
+}
+
+/** The initiator IQN of lab node `node`. */
+const initiatorIqn = iqnOf;
+
+module.exports = { map, logout, login, removeLun, restoreLun, addAcl, portalDown, portalUp, setNetem, initiatorIqn, waitFor };
+
+if (require.main === module) {
+  const [cmd, a, b] = process.argv.slice(2);
+  const n = Number(a);
+  /** @type {Record<string, () => unknown>} */
+  const cmds = {
+    map: () => map(),
+    logout: () => logout(n),
+    login: () => login(n),
+    'remove-lun': () => removeLun(n),
+    'restore-lun': () => restoreLun(n),
+    'portal-down': () => portalDown(a ? n : 1),
+    'portal-up': () => portalUp(a ? n : 1),
+    netem: () => setNetem({ delayMs: Number(a ?? 0), lossPct: Number(b ?? 0) }),
+  };
+  const f = cmds[cmd];
+  if (!f) {
+    console.error(`usage: guest-tools.js <${Object.keys(cmds).join('|')}> [args]`);
+    process.exit(2);
+  }
+  const r = f();
+  if (r !== undefined) console.log(JSON.stringify(r, null, 2));
+}
+

@@ -1,0 +1,107 @@
+/**
+ * Access to the SAN lab from lab tests. Lab tests run INSIDE the UML guest
+ * (`npm run test:lab` boots it); outside the lab they fail loudly, never skip.
+ */
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+export interface LabDevice {
+  node: number;
+  lun: number;
+  path: number;
+  sd: string;
+  sg: string;
+  hctl: string;
+  serial: string;
+  initiator: string;
+  isid: string;
+}
+
+export interface LabMap {
+  target: { iqn: string; portals: string[] };
+  options: { nodes: number; luns: number; paths: number; lunMb: number; delayMs: number };
+  nodes: Array<{ node: number; iqn: string; luns: Array<{ lun: number; sd: string; sg: string; serial: string; isid: string; transportId: string }> }>;
+  devices: LabDevice[];
+}
+
+/** Lab controls (logout/login, LUN remove/restore, portal down/up, netem, ACLs). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const labTools: {
+  map(): LabMap;
+  logout(node: number): LabMap;
+  login(node: number): LabMap;
+  removeLun(lun: number): void;
+  restoreLun(lun: number): void;
+  addAcl(iqn: string, luns?: number[]): void;
+  portalDown(path?: number): void;
+  portalUp(path?: number): void;
+  setNetem(o: { delayMs?: number; lossPct?: number }): void;
+  initiatorIqn(node: number): string;
+} = require(join(__dirname, '..', '..', 'scripts', 'lab', 'guest-tools.js'));
+
+/** The current device map. Throws (test failure) outside the lab. */
+export function labMap(): LabMap {
+  const file = process.env.SCSI_PR_LAB_MAP;
+  if (process.env.SCSI_PR_LAB !== '1' || !file) {
+    throw new Error('lab tests must run inside the SAN lab: use `npm run test:lab` (boots the UML guest)');
+  }
+  return JSON.parse(readFileSync(file, 'utf8')) as LabMap;
+}
+
+/** Device of `node` (1-based) for `lun` on path 0. */
+export function dev(map: LabMap, node: number, lun: number, path = 0): LabDevice {
+  const d = map.devices.find((x) => x.node === node && x.lun === lun && x.path === path);
+  if (!d) throw new Error(`lab has no device for node ${node} LUN ${lun} path ${path}`);
+  return d;
+}
+
+/** Run a command, return status and output (test scaffolding, not library code). */
+export function run(cmd: string, args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
+  if (r.error) throw r.error;
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** sg3_utils exit codes that matter here. */
+export const SG_EXIT = { OK: 0, UNIT_ATTENTION: 6, RESERVATION_CONFLICT: 24 } as const;
+
+/**
+ * WRITE(10) of one block at `lba` through sg_raw (independent of scsi-pr), with
+ * UNIT ATTENTIONs retried like any initiator would. Returns sg_raw's exit code.
+ */
+export function sgRawWrite(sg: string, lba = 0): number {
+  const cdb = ['2a', '00', ...[24, 16, 8, 0].map((s) => ((lba >>> s) & 0xff).toString(16).padStart(2, '0')), '00', '00', '01', '00'];
+  for (let i = 0; i < 4; i++) {
+    const r = run('sg_raw', ['-s', '512', '-i', '/dev/zero', sg, ...cdb]);
+    if (r.status !== SG_EXIT.UNIT_ATTENTION) return r.status;
+  }
+  return SG_EXIT.UNIT_ATTENTION;
+}
+
+/** Keys as sg_persist -k reports them (lowercase 0x hex, in order). */
+export function sgPersistKeys(sg: string): string[] {
+  const r = run('sg_persist', ['-n', '-k', sg]);
+  if (r.status !== 0) throw new Error(`sg_persist -k ${sg}: exit ${r.status}: ${r.stderr}`);
+  return [...r.stdout.matchAll(/^\s+(0x[0-9a-f]+)\s*$/gim)].map((m) => m[1].toLowerCase());
+}
+
+/** Reservation as sg_persist -r reports it: {key, type} or null. */
+export function sgPersistReservation(sg: string): { key: string; type: number } | null {
+  const r = run('sg_persist', ['-n', '-r', sg]);
+  if (r.status !== 0) throw new Error(`sg_persist -r ${sg}: exit ${r.status}: ${r.stderr}`);
+  if (/there is NO reservation held/i.test(r.stdout)) return null;
+  const key = /Key=(0x[0-9a-f]+)/i.exec(r.stdout)?.[1];
+  const type = /scope:\s*LU_SCOPE,\s*type:\s*(.+)$/im.exec(r.stdout)?.[1]?.trim();
+  if (!key || !type) throw new Error(`cannot parse sg_persist -r output:\n${r.stdout}`);
+  return { key: key.toLowerCase(), type: SG_TYPE_NAMES[type.toLowerCase()] ?? -1 };
+}
+
+const SG_TYPE_NAMES: Record<string, number> = {
+  'write exclusive': 1,
+  'exclusive access': 3,
+  'write exclusive, registrants only': 5,
+  'exclusive access, registrants only': 6,
+  'write exclusive, all registrants': 7,
+  'exclusive access, all registrants': 8,
+};
