@@ -81,7 +81,7 @@ export interface ReadReservationResult {
 
 /** Decoded REPORT CAPABILITIES (service action 2) parameter data. */
 export interface ReportCapabilitiesResult {
-  /** LENGTH field (bytes 0–1); 8 per SPC. */
+  /** LENGTH field (bytes 0–1): length of the whole parameter data, 8 per SPC. */
   length: number;
   /** RLR_C: REPLACE LOST RESERVATION supported. */
   replaceLostReservationCapable: boolean;
@@ -105,7 +105,7 @@ export interface ReportCapabilitiesResult {
   typesSupported: ReservationTypeCode[];
   /** Raw PERSISTENT RESERVATION TYPE MASK (bytes 4–5, big-endian), reported even when TMV is 0. */
   typeMask: number;
-  /** The valid data was shorter than LENGTH (only bytes 0–5 are decoded, so this is informational). */
+  /** Fewer bytes were valid than LENGTH says (only bytes 0–5 are decoded, so this is informational). */
   truncated: boolean;
 }
 
@@ -316,7 +316,7 @@ export function parseReportCapabilities(data: Buffer, validLength: number): Repo
     persistThroughPowerLossActivated: (b3 & 0x01) !== 0,
     typesSupported,
     typeMask,
-    truncated: 2 + length > avail,
+    truncated: length > avail,
   });
 }
 

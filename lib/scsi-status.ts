@@ -84,13 +84,13 @@ export const HostStatus = {
   DID_TRANSPORT_DISRUPTED: 0x0e,
   /** Transport class fast-failed the command. */
   DID_TRANSPORT_FAILFAST: 0x0f,
-  /** Permanent target failure (before Linux 6.3 also set by the mid-layer from sense data). */
+  /** Permanent target failure — older kernels (before about 6.3) also set by the mid-layer from sense data. */
   DID_TARGET_FAILURE: 0x10,
-  /** Nexus failure (before Linux 6.3 also set by the mid-layer on RESERVATION CONFLICT). */
+  /** Nexus failure — older kernels (before about 6.3) also set by the mid-layer on RESERVATION CONFLICT. */
   DID_NEXUS_FAILURE: 0x11,
-  /** Space allocation failed (before Linux 6.3 also set from DATA PROTECT 27h/07). */
+  /** Space allocation failed — older kernels (before about 6.3) also set from DATA PROTECT 27h/07. */
   DID_ALLOC_FAILURE: 0x12,
-  /** Medium error (before Linux 6.3 also set from MEDIUM ERROR sense data). */
+  /** Medium error — older kernels (before about 6.3) also set from MEDIUM ERROR sense data. */
   DID_MEDIUM_ERROR: 0x13,
   /** Transport marginal errors. */
   DID_TRANSPORT_MARGINAL: 0x14,

@@ -191,13 +191,13 @@ function decodeFixed(raw: Buffer, responseCode: number): DecodedSense {
   if (b2 & 0x80) sense.filemark = true;
   if (b2 & 0x40) sense.eom = true;
   if (b2 & 0x20) sense.ili = true;
-  if (raw[0]! & 0x80 && end >= 7) sense.information = BigInt(raw.readUInt32BE(3));
+  if ((raw[0]! & 0x80) !== 0 && end >= 7) sense.information = BigInt(raw.readUInt32BE(3));
   if (end >= 12) {
     const csi = raw.readUInt32BE(8);
     if (csi !== 0) sense.commandSpecificInformation = BigInt(csi);
   }
   if (end >= 15 && raw[14] !== 0) sense.fieldReplaceableUnitCode = raw[14]!;
-  if (end >= 18 && raw[15]! & 0x80) sense.senseKeySpecific = decodeSks(key, raw.subarray(15, 18));
+  if (end >= 18 && (raw[15]! & 0x80) !== 0) sense.senseKeySpecific = decodeSks(key, raw.subarray(15, 18));
   return sense;
 }
 
@@ -228,7 +228,7 @@ function decodeDescriptor(raw: Buffer, responseCode: number): DecodedSense {
 function applyDescriptor(sense: DecodedSense, key: number, type: number, d: Buffer): void {
   switch (type) {
     case 0x00: // information
-      if (d.length >= 12 && d[2]! & 0x80) sense.information = d.readBigUInt64BE(4);
+      if (d.length >= 12 && (d[2]! & 0x80) !== 0) sense.information = d.readBigUInt64BE(4);
       break;
     case 0x01: // command-specific information
       if (d.length >= 12) {
@@ -237,7 +237,7 @@ function applyDescriptor(sense: DecodedSense, key: number, type: number, d: Buff
       }
       break;
     case 0x02: // sense key specific
-      if (d.length >= 7 && d[4]! & 0x80) sense.senseKeySpecific = decodeSks(key, d.subarray(4, 7));
+      if (d.length >= 7 && (d[4]! & 0x80) !== 0) sense.senseKeySpecific = decodeSks(key, d.subarray(4, 7));
       break;
     case 0x03: // field replaceable unit
       if (d.length >= 4 && d[3] !== 0) sense.fieldReplaceableUnitCode = d[3]!;
@@ -250,7 +250,7 @@ function applyDescriptor(sense: DecodedSense, key: number, type: number, d: Buff
       }
       break;
     case 0x05: // block commands
-      if (d.length >= 4 && d[3]! & 0x20) sense.ili = true;
+      if (d.length >= 4 && (d[3]! & 0x20) !== 0) sense.ili = true;
       break;
     default:
       break;

@@ -1,3 +1,336 @@
+// scsi-pr native layer: system calls only, no SCSI knowledge.
+//
+//   openDevice(path, readWrite) -> fd                 open(2) with O_NONBLOCK|O_CLOEXEC
+//   closeDevice(fd)                                   close(2)
+//   sgVersion(fd) -> number                           ioctl(SG_GET_VERSION_NUM); throws ENOTTY if not sg
+//   sgWrite(fd, packId, cdb, dir, data, sense, ms)    write(2) of an sg_io_hdr (sg v3 async submit)
+//   new SgPoller(fd, onResults)                       uv_poll on fd; read(2)s completed headers
+//   sgIo(fd, cdb, dir, data, sense, ms) -> Promise    ioctl(SG_IO) on the libuv thread pool
+//
+// Failed system calls throw/reject like Node's fs: Error with code, errno (negative), syscall, path.
 #include <napi.h>
-Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
+#include <uv.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <fcntl.h>
+#include <scsi/sg.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+namespace {
+
+constexpr int kMaxCdb = 16;
+constexpr int kMaxSense = 96;
+
+Napi::Error SyscallError(Napi::Env env, int err, const char* syscall, const std::string& path = "") {
+  std::string msg = std::string(uv_err_name(-err)) + ": " + uv_strerror(-err) + ", " + syscall;
+  if (!path.empty()) msg += " '" + path + "'";
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, uv_err_name(-err)));
+  e.Set("errno", Napi::Number::New(env, -err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  if (!path.empty()) e.Set("path", Napi::String::New(env, path));
+  return e;
+}
+
+Napi::Object ResultObject(Napi::Env env, const sg_io_hdr_t& h) {
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("packId", h.pack_id);
+  r.Set("status", h.status);
+  r.Set("hostStatus", h.host_status);
+  r.Set("driverStatus", h.driver_status);
+  r.Set("senseLength", h.sb_len_wr);
+  r.Set("resid", h.resid);
+  r.Set("durationMs", h.duration);
+  r.Set("info", h.info);
+  return r;
+}
+
+// Fills an sg_io_hdr from JS arguments (cdb, dir, data, sense, timeoutMs) starting at argument `i`.
+// Returns false (with a pending JS exception) on bad arguments.
+bool FillHeader(const Napi::CallbackInfo& info, size_t i, sg_io_hdr_t& h, unsigned char* cdbCopy) {
+  Napi::Env env = info.Env();
+  if (!info[i].IsBuffer() || !info[i + 1].IsNumber() || !info[i + 3].IsBuffer() || !info[i + 4].IsNumber() ||
+      !(info[i + 2].IsBuffer() || info[i + 2].IsNull())) {
+    Napi::TypeError::New(env, "expected (cdb: Buffer, dir: number, data: Buffer|null, sense: Buffer, timeoutMs: number)")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  auto cdb = info[i].As<Napi::Buffer<unsigned char>>();
+  auto sense = info[i + 3].As<Napi::Buffer<unsigned char>>();
+  if (cdb.Length() < 6 || cdb.Length() > kMaxCdb || sense.Length() == 0 || sense.Length() > kMaxSense) {
+    Napi::RangeError::New(env, "cdb must be 6..16 bytes and sense 1..96 bytes").ThrowAsJavaScriptException();
+    return false;
+  }
+  std::memset(&h, 0, sizeof h);
+  h.interface_id = 'S';
+  h.dxfer_direction = info[i + 1].As<Napi::Number>().Int32Value();
+  std::memcpy(cdbCopy, cdb.Data(), cdb.Length());
+  h.cmdp = cdbCopy;
+  h.cmd_len = static_cast<unsigned char>(cdb.Length());
+  if (info[i + 2].IsBuffer()) {
+    auto data = info[i + 2].As<Napi::Buffer<unsigned char>>();
+    h.dxferp = data.Data();
+    h.dxfer_len = static_cast<unsigned int>(data.Length());
+  } else {
+    h.dxfer_direction = SG_DXFER_NONE;
+  }
+  h.sbp = sense.Data();
+  h.mx_sb_len = static_cast<unsigned char>(sense.Length());
+  h.timeout = info[i + 4].As<Napi::Number>().Uint32Value();
+  return true;
+}
+
+Napi::Value OpenDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsBoolean()) {
+    Napi::TypeError::New(env, "expected (path: string, readWrite: boolean)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string path = info[0].As<Napi::String>();
+  int flags = (info[1].As<Napi::Boolean>() ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC;
+  int fd = open(path.c_str(), flags);
+  if (fd < 0) {
+    SyscallError(env, errno, "open", path).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+Napi::Value CloseDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (close(info[0].As<Napi::Number>().Int32Value()) < 0 && errno != EINTR) {
+    SyscallError(env, errno, "close").ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+Napi::Value SgVersion(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int version = 0;
+  if (ioctl(info[0].As<Napi::Number>().Int32Value(), SG_GET_VERSION_NUM, &version) < 0) {
+    SyscallError(env, errno, "ioctl").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, version);
+}
+
+// sgWrite(fd, packId, cdb, dir, data, sense, timeoutMs): submit one command through the sg v3
+// asynchronous interface. The data and sense buffers are written by the kernel when the result
+// is read(2): the caller keeps them alive until then.
+Napi::Value SgWrite(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  sg_io_hdr_t h;
+  unsigned char cdb[kMaxCdb];
+  if (!info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "expected (fd, packId, ...)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (!FillHeader(info, 2, h, cdb)) return env.Undefined();
+  h.pack_id = info[1].As<Napi::Number>().Int32Value();
+  ssize_t n;
+  do {
+    n = write(info[0].As<Napi::Number>().Int32Value(), &h, sizeof h);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) SyscallError(env, errno, "write").ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// Watches an sg fd with uv_poll; when readable, read(2)s every completed header and hands the
+// batch to the JS callback. start()/stop() are driven by JS (active only while commands are
+// outstanding, so an idle device never keeps the process alive).
+class SgPoller : public Napi::ObjectWrap<SgPoller> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "SgPoller",
+                       {InstanceMethod("start", &SgPoller::Start), InstanceMethod("stop", &SgPoller::Stop),
+                        InstanceMethod("close", &SgPoller::Close)});
+  }
+
+  explicit SgPoller(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SgPoller>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsFunction()) {
+      Napi::TypeError::New(env, "expected (fd: number, onResults: function)").ThrowAsJavaScriptException();
+      return;
+    }
+    fd_ = info[0].As<Napi::Number>().Int32Value();
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    context_ = std::make_unique<Napi::AsyncContext>(env, "scsi-pr:SgPoller");
+    handle_ = new uv_poll_t;
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    int rc = uv_poll_init(loop, handle_, fd_);
+    if (rc != 0) {
+      delete handle_;
+      handle_ = nullptr;
+      SyscallError(env, -rc, "uv_poll_init").ThrowAsJavaScriptException();
+      return;
+    }
+    handle_->data = this;
+  }
+
+  ~SgPoller() override { CloseHandle(); }
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    if (handle_ && !active_) {
+      int rc = uv_poll_start(handle_, UV_READABLE, OnReadable);
+      if (rc != 0) {
+        SyscallError(info.Env(), -rc, "uv_poll_start").ThrowAsJavaScriptException();
+        return info.Env().Undefined();
+      }
+      active_ = true;
+      Ref();  // keep this object alive while the handle can call back
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    StopHandle();
+    return info.Env().Undefined();
+  }
+
+  // Stops watching and releases the uv handle; call before closing the fd.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    CloseHandle();
+    return info.Env().Undefined();
+  }
+
+  void StopHandle() {
+    if (handle_ && active_) {
+      uv_poll_stop(handle_);
+      active_ = false;
+      Unref();
+    }
+  }
+
+  void CloseHandle() {
+    StopHandle();
+    if (handle_) {
+      handle_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(handle_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      handle_ = nullptr;
+    }
+  }
+
+  static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
+    auto* self = static_cast<SgPoller*>(handle->data);
+    if (self) self->Drain(status);
+  }
+
+  void Drain(int pollStatus) {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    Napi::Array results = Napi::Array::New(env);
+    uint32_t count = 0;
+    Napi::Value error = env.Null();
+    if (pollStatus < 0) {
+      error = SyscallError(env, -pollStatus, "poll").Value();
+    } else {
+      for (;;) {
+        sg_io_hdr_t h;
+        std::memset(&h, 0, sizeof h);
+        h.interface_id = 'S';
+        h.pack_id = -1;
+        ssize_t n = read(fd_, &h, sizeof h);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+          if (errno != EAGAIN) error = SyscallError(env, errno, "read").Value();
+          break;
+        }
+        results.Set(count++, ResultObject(env, h));
+      }
+    }
+    if (count > 0 || !error.IsNull()) {
+      // MakeCallback runs the microtask queue afterwards: promise continuations of the
+      // completed commands run now, not at some later tick.
+      callback_.MakeCallback(Value(), {error, results}, *context_);
+    }
+  }
+
+  int fd_ = -1;
+  bool active_ = false;
+  uv_poll_t* handle_ = nullptr;
+  Napi::FunctionReference callback_;
+  std::unique_ptr<Napi::AsyncContext> context_;
+};
+
+// SG_IO ioctl on the libuv thread pool, for devices without an sg node (e.g. /dev/sdX with
+// CAP_SYS_RAWIO). Buffers are referenced until the worker completes.
+class SgIoWorker : public Napi::AsyncWorker {
+ public:
+  SgIoWorker(Napi::Env env, int fd, Napi::Object dataRef, Napi::Object senseRef)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fd_(fd) {
+    if (!dataRef.IsEmpty()) data_ = Napi::Persistent(dataRef);
+    sense_ = Napi::Persistent(senseRef);
+  }
+
+  sg_io_hdr_t header{};
+  unsigned char cdb[kMaxCdb]{};
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    int rc;
+    do {
+      rc = ioctl(fd_, SG_IO, &header);
+    } while (rc < 0 && errno == EINTR);
+    err_ = rc < 0 ? errno : 0;
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_ != 0) {
+      deferred_.Reject(SyscallError(env, err_, "ioctl").Value());
+    } else {
+      deferred_.Resolve(ResultObject(env, header));
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int fd_;
+  int err_ = 0;
+  Napi::ObjectReference data_;
+  Napi::ObjectReference sense_;
+};
+
+Napi::Value SgIo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) {
+    Napi::TypeError::New(env, "expected (fd, ...)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object data = info[3].IsBuffer() ? info[3].As<Napi::Object>() : Napi::Object();
+  auto* worker = new SgIoWorker(env, info[0].As<Napi::Number>().Int32Value(), data,
+                                info[4].IsBuffer() ? info[4].As<Napi::Object>() : Napi::Object::New(env));
+  if (!FillHeader(info, 1, worker->header, worker->cdb)) {
+    delete worker;
+    return env.Undefined();
+  }
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("openDevice", Napi::Function::New(env, OpenDevice));
+  exports.Set("closeDevice", Napi::Function::New(env, CloseDevice));
+  exports.Set("sgVersion", Napi::Function::New(env, SgVersion));
+  exports.Set("sgWrite", Napi::Function::New(env, SgWrite));
+  exports.Set("sgIo", Napi::Function::New(env, SgIo));
+  exports.Set("SgPoller", SgPoller::Define(env));
+  Napi::Object dir = Napi::Object::New(env);
+  dir.Set("NONE", SG_DXFER_NONE);
+  dir.Set("TO_DEV", SG_DXFER_TO_DEV);
+  dir.Set("FROM_DEV", SG_DXFER_FROM_DEV);
+  exports.Set("DXFER", dir);
+  exports.Set("SG_MAX_QUEUE", SG_MAX_QUEUE);
+  return exports;
+}
+
+}  // namespace
+
 NODE_API_MODULE(scsi_pr, Init)

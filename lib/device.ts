@@ -1,0 +1,444 @@
+/**
+ * A SCSI device opened for persistent reservations: the `Device` handle with
+ * every PR IN / PR OUT service action, identification and a few data commands.
+ */
+import { resolveDevicePath, type ResolvedDevicePath } from './device-path';
+import { loadNative, type NativeBinding, type NativeSyscallError } from './native';
+import type { RawResult } from './raw-result';
+import type { DataDirection, ScsiTransport } from './scsi-transport';
+import { SgAsyncChannel } from './sg-async-channel';
+import { SgIoIoctlTransport } from './sg-io-ioctl-transport';
+import { toSyscallError } from './transport-common';
+import { classifyResult } from './classify';
+import type { DecodedSense } from './sense';
+import { AbortError, DeviceClosedError, DeviceError, MalformedResponseError, ScsiSenseError } from './errors';
+import { ArgumentRangeError, ArgumentTypeError } from './invalid-argument';
+import { retryDecision, validateRetryOptions, type RetryOptions } from './retry-policy';
+import { prInRequest, type PrInActionName } from './pr-in-requests';
+import {
+  needsLargerAllocation,
+  parseReadFullStatus,
+  parseReadKeys,
+  parseReadReservation,
+  parseReportCapabilities,
+  type ReadFullStatusResult,
+  type ReadKeysResult,
+  type ReadReservationResult,
+  type ReportCapabilitiesResult,
+} from './pr-in-parsers';
+import {
+  clearRequest,
+  preemptAndAbortRequest,
+  preemptRequest,
+  registerAndIgnoreExistingKeyRequest,
+  registerAndMoveRequest,
+  registerRequest,
+  releaseRequest,
+  replaceLostReservationRequest,
+  reserveRequest,
+  type ClearOptions,
+  type PreemptOptions,
+  type PrOutRequest,
+  type RegisterAndIgnoreExistingKeyOptions,
+  type RegisterAndMoveOptions,
+  type RegisterOptions,
+  type ReplaceLostReservationOptions,
+  type ReserveOptions,
+} from './pr-out-requests';
+import { inquiryCdb, read10Cdb, readCapacity10Cdb, testUnitReadyCdb, write10Cdb } from './cdb';
+import { parseDeviceIdentificationVpd, parseStandardInquiry, parseUnitSerialVpd, wwnOf, type Designator, type StandardInquiry } from './inquiry';
+import { withHexInspect } from './hex-inspect';
+
+/** Default per-command timeout. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Options of {@link open}. */
+export interface OpenOptions {
+  /** Default timeout of every command on this device (ms, default 30 000). */
+  timeoutMs?: number;
+  /** Retry limits for UNIT ATTENTION and BUSY / TASK SET FULL. */
+  retries?: RetryOptions;
+}
+
+/** Per-call options accepted by every device method. */
+export interface CallOptions {
+  /** Timeout of this command (ms); the kernel aborts it, and the call rejects with TimeoutError. */
+  timeoutMs?: number;
+  /**
+   * Rejects the call with AbortError when aborted. A command already handed to the
+   * kernel still runs to completion there (SCSI has no cancel from user space): only
+   * the wait is abandoned.
+   */
+  signal?: AbortSignal;
+}
+
+/** What was opened, and how commands reach it. */
+export interface DeviceInfo extends ResolvedDevicePath {
+  /** 'sg-async': sg v3 write/poll/read on /dev/sgN (needs only rw access to the node);
+   *  'sg-io-ioctl': SG_IO on the block device (needs CAP_SYS_RAWIO for PR commands). */
+  transport: 'sg-async' | 'sg-io-ioctl';
+  /** sg driver version (e.g. 30536), for sg nodes. */
+  sgVersion?: number;
+}
+
+/** Conditions seen (and absorbed) while running one call. */
+export interface CallReport {
+  /** UNIT ATTENTIONs that were reported and retried, oldest first. */
+  unitAttentions: DecodedSense[];
+}
+
+/** Result of a PR OUT action. */
+export interface PrOutResult extends CallReport {
+  /** The service action that ran, e.g. 'preempt-and-abort'. */
+  action: string;
+  /** Duration of the successful attempt as the kernel measured it (ms). */
+  durationMs: number;
+}
+
+/** Identification of a logical unit. */
+export interface InquiryResult extends StandardInquiry {
+  /** Unit serial number (VPD 0x80), when the device has the page. */
+  serialNumber?: string;
+  /** Designators of VPD 0x83 (NAA, EUI-64, SCSI name, target port…). */
+  designators: Designator[];
+  /** The LU's world-wide name from VPD 0x83 (NAA preferred), when there is one. */
+  wwn?: string;
+}
+
+/** Capacity of a logical unit. */
+export interface Capacity {
+  lastLba: number;
+  blockSize: number;
+  blocks: number;
+}
+
+/** A low-level command for {@link Device.execute}. */
+export interface ExecuteRequest extends CallOptions {
+  cdb: Buffer;
+  direction: DataDirection;
+  /** Data-out bytes (direction 'out'). */
+  data?: Buffer;
+  /** Size of the data-in buffer (direction 'in'). */
+  allocationLength?: number;
+}
+
+/** Outcome of {@link Device.execute}: the successful raw result and what was absorbed on the way. */
+export interface ExecuteResult extends CallReport {
+  result: RawResult;
+  /** Bytes of data-in that are valid (allocation − resid, never negative). */
+  validLength: number;
+  /** The data-in bytes that are valid. */
+  data: Buffer;
+}
+
+type Stripped<T> = Omit<T, keyof CallOptions>;
+
+function splitCallOptions<T extends object>(options: T & CallOptions, action: string): [Stripped<T>, CallOptions] {
+  if (options === null || typeof options !== 'object') {
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `${action}: options must be an object`);
+  }
+  const { timeoutMs, signal, ...rest } = options;
+  return [rest as Stripped<T>, checkCallOptions({ timeoutMs, signal }, action)];
+}
+
+function checkCallOptions(o: CallOptions, where: string): CallOptions {
+  if (o.timeoutMs !== undefined && (typeof o.timeoutMs !== 'number' || !Number.isInteger(o.timeoutMs) || o.timeoutMs < 1 || o.timeoutMs > 3_600_000)) {
+    throw new ArgumentRangeError('ERR_INVALID_OPTION', `${where}: timeoutMs must be an integer from 1 to 3600000 ms, got ${String(o.timeoutMs)}`);
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `${where}: signal must be an AbortSignal`);
+  }
+  return o;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortError('aborted during retry backoff', {}, { cause: signal.reason }));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new AbortError('aborted during retry backoff', {}, { cause: signal?.reason }));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** An open SCSI device. Create with {@link open}; close with `close()` or `await using`. */
+export class Device implements AsyncDisposable {
+  /** The path the device was opened with. */
+  readonly path: string;
+  /** What was opened and through which transport. */
+  readonly info: DeviceInfo;
+  private readonly transport: ScsiTransport;
+  private readonly timeoutMs: number;
+  private readonly retries: RetryOptions;
+  private closed = false;
+  private capacity?: Capacity;
+
+  /** @internal use {@link open} */
+  constructor(info: DeviceInfo, transport: ScsiTransport, options: OpenOptions) {
+    this.path = info.requested;
+    this.info = info;
+    this.transport = transport;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.retries = options.retries ?? {};
+  }
+
+  /** true once close() was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Close the device. Commands still in flight reject with DeviceClosedError. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.transport.close();
+  }
+
+  /** `await using dev = await open(…)` closes the device at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * Send one command, classify the outcome, absorb UNIT ATTENTION and BUSY per
+   * the retry policy, and resolve with the successful raw result or reject with
+   * a typed error (ReservationConflictError, ScsiSenseError, TransportError, …).
+   */
+  async execute(request: ExecuteRequest): Promise<ExecuteResult> {
+    const call = checkCallOptions({ timeoutMs: request.timeoutMs, signal: request.signal }, 'execute');
+    if (this.closed) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path, cdb: request.cdb });
+    const timeoutMs = call.timeoutMs ?? this.timeoutMs;
+    const unitAttentions: DecodedSense[] = [];
+    const state = { unitAttentions: 0, busy: 0 };
+    for (;;) {
+      const data = request.direction === 'in' ? Buffer.alloc(request.allocationLength ?? 0) : request.direction === 'out' ? (request.data ?? null) : null;
+      const result = await this.transport.submit({ cdb: request.cdb, direction: request.direction, data, timeoutMs, signal: call.signal });
+      const error = classifyResult(result, { path: this.path, cdb: request.cdb, timeoutMs });
+      if (!error) {
+        const length = data && request.direction === 'in' ? data.length : 0;
+        const validLength = Math.max(0, Math.min(length, length - result.resid));
+        return { result, unitAttentions, validLength, data: data && request.direction === 'in' ? data.subarray(0, validLength) : Buffer.alloc(0) };
+      }
+      const decision = retryDecision(error, state, this.retries);
+      if (!decision.retry) throw error;
+      if (decision.kind === 'unit-attention') {
+        state.unitAttentions++;
+        unitAttentions.push((error as ScsiSenseError).sense);
+      } else {
+        state.busy++;
+        await sleep(decision.delayMs, call.signal);
+      }
+    }
+  }
+
+  // ---- PERSISTENT RESERVE IN --------------------------------------------------
+
+  private async prIn<T extends object>(action: PrInActionName, parse: (d: Buffer, n: number) => T, opts: CallOptions, growable: boolean): Promise<T & CallReport> {
+    const call = checkCallOptions(opts ?? {}, action);
+    let request = prInRequest(action);
+    const unitAttentions: DecodedSense[] = [];
+    for (;;) {
+      const out = await this.execute({ cdb: request.cdb, direction: 'in', allocationLength: request.allocationLength, ...call });
+      unitAttentions.push(...out.unitAttentions);
+      const parsed = this.parseOr(() => parse(out.data, out.validLength), request.cdb, out.result);
+      if (growable) {
+        const advice = needsLargerAllocation(parsed as unknown as ReadKeysResult, request.allocationLength);
+        if (advice.retry && advice.nextAllocationLength > request.allocationLength) {
+          request = prInRequest(action, advice.nextAllocationLength);
+          continue;
+        }
+      }
+      return Object.assign(parsed, { unitAttentions });
+    }
+  }
+
+  private parseOr<T>(parse: () => T, cdb: Buffer, result: RawResult): T {
+    try {
+      return parse();
+    } catch (e) {
+      if (e instanceof MalformedResponseError) throw new MalformedResponseError(`${this.path}: ${e.message}`, { path: this.path, cdb, result });
+      throw e;
+    }
+  }
+
+  /** PR IN READ KEYS: the generation and every registered key (re-issued with a larger buffer as needed). */
+  readKeys(options: CallOptions = {}): Promise<ReadKeysResult & CallReport> {
+    return this.prIn('read-keys', parseReadKeys, options, true);
+  }
+
+  /** PR IN READ RESERVATION: the generation and the reservation, or `reservation: null`. */
+  readReservation(options: CallOptions = {}): Promise<ReadReservationResult & CallReport> {
+    return this.prIn('read-reservation', parseReadReservation, options, false);
+  }
+
+  /** PR IN REPORT CAPABILITIES: what the device supports (every bit, and the reservation types). */
+  reportCapabilities(options: CallOptions = {}): Promise<ReportCapabilitiesResult & CallReport> {
+    return this.prIn('report-capabilities', parseReportCapabilities, options, false);
+  }
+
+  /** PR IN READ FULL STATUS: every registration with its holder flag, relative target port and TransportID. */
+  readFullStatus(options: CallOptions = {}): Promise<ReadFullStatusResult & CallReport> {
+    return this.prIn('read-full-status', parseReadFullStatus, options, true);
+  }
+
+  // ---- PERSISTENT RESERVE OUT -------------------------------------------------
+
+  private async prOut<T extends object>(name: string, build: (o: Stripped<T>) => PrOutRequest, options: T & CallOptions): Promise<PrOutResult> {
+    const [prOptions, call] = splitCallOptions(options, name);
+    const request = build(prOptions);
+    const out = await this.execute({ cdb: request.cdb, direction: 'out', data: request.parameterList, ...call });
+    return withHexInspect({ action: name, durationMs: out.result.durationMs, unitAttentions: out.unitAttentions });
+  }
+
+  /** REGISTER: `newKey` for this I_T nexus (`key` = current key, default 0; `newKey` 0 unregisters). `transportIds` sets SPEC_I_PT. */
+  register(options: RegisterOptions & CallOptions): Promise<PrOutResult> {
+    return this.prOut('register', registerRequest, options);
+  }
+
+  /** REGISTER AND IGNORE EXISTING KEY: set `newKey` whatever this nexus had. */
+  registerAndIgnoreExistingKey(options: RegisterAndIgnoreExistingKeyOptions & CallOptions): Promise<PrOutResult> {
+    return this.prOut('register-and-ignore-existing-key', registerAndIgnoreExistingKeyRequest, options);
+  }
+
+  /** RESERVE with our registered `key` and reservation `type`. */
+  reserve(options: ReserveOptions & CallOptions): Promise<PrOutResult> {
+    return this.prOut('reserve', reserveRequest, options);
+  }
+
+  /** RELEASE our reservation (`type` must match the held one). */
+  release(options: ReserveOptions & CallOptions): Promise<PrOutResult> {
+    return this.prOut('release', releaseRequest, options);
+  }
+
+  /** CLEAR every registration and the reservation (needs our registered `key`). */
+  clear(options: ClearOptions & CallOptions): Promise<PrOutResult> {
+    return this.prOut('clear', clearRequest, options);
+  }
+
+  /** PREEMPT the registrations of `preemptKey` (taking the reservation with `type` if it held it). */
+  preempt(options: PreemptOptions & CallOptions): Promise<PrOutResult> {
+    return this.prOut('preempt', preemptRequest, options);
+  }
+
+  /** PREEMPT AND ABORT: as preempt, and abort the preempted nexuses' outstanding commands (the fencing action). */
+  preemptAndAbort(options: PreemptOptions & CallOptions): Promise<PrOutResult> {
+    return this.prOut('preempt-and-abort', preemptAndAbortRequest, options);
+  }
+
+  /** REGISTER AND MOVE the reservation to the nexus named by `transportId` at `relativeTargetPortId`. */
+  registerAndMove(options: RegisterAndMoveOptions & CallOptions): Promise<PrOutResult> {
+    return this.prOut('register-and-move', registerAndMoveRequest, options);
+  }
+
+  /** REPLACE LOST RESERVATION with `newKey` and `type`. */
+  replaceLostReservation(options: ReplaceLostReservationOptions & CallOptions): Promise<PrOutResult> {
+    return this.prOut('replace-lost-reservation', replaceLostReservationRequest, options);
+  }
+
+  // ---- identification and data ------------------------------------------------
+
+  /** TEST UNIT READY. Resolves with the UAs absorbed; rejects with ScsiSenseError (e.g. NOT READY) otherwise. */
+  async testUnitReady(options: CallOptions = {}): Promise<CallReport> {
+    const out = await this.execute({ cdb: testUnitReadyCdb(), direction: 'none', ...checkCallOptions(options, 'testUnitReady') });
+    return { unitAttentions: out.unitAttentions };
+  }
+
+  /** INQUIRY: vendor, product, revision, unit serial (VPD 0x80) and designators / WWN (VPD 0x83). */
+  async inquiry(options: CallOptions = {}): Promise<InquiryResult & CallReport> {
+    const call = checkCallOptions(options, 'inquiry');
+    const stdCdb = inquiryCdb({ allocationLength: 96 });
+    const std = await this.execute({ cdb: stdCdb, direction: 'in', allocationLength: 96, ...call });
+    const base = this.parseOr(() => parseStandardInquiry(std.data), stdCdb, std.result);
+    const vpd = async <T>(page: number, length: number, parse: (d: Buffer) => T): Promise<T | undefined> => {
+      const cdb = inquiryCdb({ evpd: true, page, allocationLength: length });
+      try {
+        const r = await this.execute({ cdb, direction: 'in', allocationLength: length, ...call });
+        return this.parseOr(() => parse(r.data), cdb, r.result);
+      } catch (e) {
+        if (e instanceof ScsiSenseError && e.sense.senseKey === 0x5) return undefined; // page not supported
+        throw e;
+      }
+    };
+    const serialNumber = await vpd(0x80, 255, parseUnitSerialVpd);
+    const designators = (await vpd(0x83, 1024, parseDeviceIdentificationVpd)) ?? [];
+    return withHexInspect({
+      ...base,
+      serialNumber,
+      designators,
+      wwn: wwnOf(designators),
+      unitAttentions: std.unitAttentions,
+    });
+  }
+
+  /** READ CAPACITY(10): last LBA and block size. */
+  async readCapacity(options: CallOptions = {}): Promise<Capacity> {
+    const out = await this.execute({ cdb: readCapacity10Cdb(), direction: 'in', allocationLength: 8, ...checkCallOptions(options, 'readCapacity') });
+    if (out.validLength < 8) throw new MalformedResponseError(`${this.path}: READ CAPACITY(10) returned ${out.validLength} bytes`, { path: this.path, result: out.result });
+    const lastLba = out.data.readUInt32BE(0);
+    const blockSize = out.data.readUInt32BE(4);
+    this.capacity = { lastLba, blockSize, blocks: lastLba + 1 };
+    return this.capacity;
+  }
+
+  /** READ(10) of `blocks` blocks at `lba`. Rejects with ReservationConflictError when the reservation forbids it. */
+  async readBlocks(lba: number, blocks = 1, options: CallOptions = {}): Promise<Buffer> {
+    const { blockSize } = this.capacity ?? (await this.readCapacity(options));
+    const out = await this.execute({ cdb: read10Cdb(lba, blocks), direction: 'in', allocationLength: blocks * blockSize, ...checkCallOptions(options, 'readBlocks') });
+    return out.data;
+  }
+
+  /** WRITE(10) of `data` (a whole number of blocks) at `lba`. Rejects with ReservationConflictError when fenced. */
+  async writeBlocks(lba: number, data: Buffer, options: CallOptions = {}): Promise<CallReport> {
+    const { blockSize } = this.capacity ?? (await this.readCapacity(options));
+    if (!Buffer.isBuffer(data) || data.length === 0 || data.length % blockSize !== 0) {
+      throw new ArgumentRangeError('ERR_INVALID_OPTION', `writeBlocks: data must be a non-empty Buffer of whole ${blockSize}-byte blocks`);
+    }
+    const out = await this.execute({ cdb: write10Cdb(lba, data.length / blockSize), direction: 'out', data, ...checkCallOptions(options, 'writeBlocks') });
+    return { unitAttentions: out.unitAttentions };
+  }
+}
+
+/**
+ * Open a SCSI device for persistent reservations. `path` may be `/dev/sgN`,
+ * `/dev/sdX` (mapped to its sg node when there is one) or a symlink such as
+ * `/dev/disk/by-id/wwn-…`. Rejects with DeviceError / SyscallError naming the
+ * path and the reason; nothing is sent to the device by open itself.
+ */
+export async function open(path: string, options: OpenOptions = {}): Promise<Device> {
+  if (options === null || typeof options !== 'object') throw new ArgumentTypeError('ERR_INVALID_OPTION', 'open: options must be an object');
+  for (const k of Object.keys(options)) {
+    if (k !== 'timeoutMs' && k !== 'retries') throw new ArgumentTypeError('ERR_INVALID_OPTION', `open: unknown option "${k}" (allowed: timeoutMs, retries)`);
+  }
+  checkCallOptions({ timeoutMs: options.timeoutMs }, 'open');
+  const retries = validateRetryOptions(options.retries, 'open');
+  const resolved = resolveDevicePath(path);
+  const native: NativeBinding = loadNative();
+  let fd: number;
+  try {
+    fd = native.openDevice(resolved.openPath, true);
+  } catch (e) {
+    throw toSyscallError(e as NativeSyscallError, resolved.openPath);
+  }
+  try {
+    if (resolved.via === 'sg') {
+      let sgVersion: number;
+      try {
+        sgVersion = native.sgVersion(fd);
+      } catch (e) {
+        throw toSyscallError(e as NativeSyscallError, resolved.openPath);
+      }
+      if (sgVersion < 30000) throw new DeviceError('ERR_NOT_SCSI', `${resolved.openPath}: sg driver version ${sgVersion} has no v3 interface`, { path });
+      return new Device({ ...resolved, transport: 'sg-async', sgVersion }, new SgAsyncChannel(native, fd, resolved.openPath), { ...options, retries });
+    }
+    return new Device({ ...resolved, transport: 'sg-io-ioctl' }, new SgIoIoctlTransport(native, fd, resolved.openPath), { ...options, retries });
+  } catch (e) {
+    native.closeDevice(fd);
+    throw e;
+  }
+}
+

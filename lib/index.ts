@@ -1,0 +1,27 @@
+/**
+ * scsi-pr: SCSI-3 persistent reservations for Node.js through Linux SG_IO.
+ *
+ * ```ts
+ * import * as pr from 'scsi-pr';
+ * await using dev = await pr.open('/dev/sg3');
+ * await dev.register({ newKey: 0x1a2bn });
+ * await dev.reserve({ key: 0x1a2bn, type: 'write-exclusive-registrants-only' });
+ * console.log(await dev.readKeys());
+ * ```
+ * @packageDocumentation
+ */
+export { open, Device, DEFAULT_TIMEOUT_MS } from './device';
+export type { OpenOptions, CallOptions, CallReport, DeviceInfo, PrOutResult, InquiryResult, Capacity, ExecuteRequest, ExecuteResult } from './device';
+export * from './pr-api';
+export * from './errors';
+export { ArgumentTypeError, ArgumentRangeError, type InvalidArgumentCode } from './invalid-argument';
+export { parseKey, formatKey, keyToBuffer, readKey, type KeyInput } from './keys';
+export * from './reservation-types';
+export * from './transport-id';
+export type { ReadKeysResult, ReadReservationResult, Reservation, ReportCapabilitiesResult, ReadFullStatusResult, FullStatusRegistration } from './pr-in-parsers';
+export type { RegisterOptions, RegisterAndIgnoreExistingKeyOptions, ReserveOptions, ClearOptions, PreemptOptions, RegisterAndMoveOptions, ReplaceLostReservationOptions } from './pr-out-requests';
+export { decodeSense, formatSense, senseKeyName, type DecodedSense } from './sense';
+export { ascName } from './asc-names';
+export { DEFAULT_RETRY, type RetryOptions } from './retry-policy';
+export type { RawResult } from './raw-result';
+export { toJSONSafe } from './hex-inspect';
