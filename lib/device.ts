@@ -330,8 +330,17 @@ export class Device implements AsyncDisposable {
     return this.prOut('preempt-and-abort', preemptAndAbortRequest, options);
   }
 
-  /** REGISTER AND MOVE the reservation to the nexus named by `transportId` at `relativeTargetPortId`. */
-  registerAndMove(options: RegisterAndMoveOptions & CallOptions): Promise<PrOutResult> {
+  /**
+   * REGISTER AND MOVE the reservation to the nexus named by `transportId` at
+   * `relativeTargetPortId`. Without `type`, the held reservation's type is read
+   * first (READ RESERVATION) and sent, as strict targets require.
+   */
+  async registerAndMove(options: RegisterAndMoveOptions & CallOptions): Promise<PrOutResult> {
+    if (options !== null && typeof options === 'object' && options.type === undefined) {
+      registerAndMoveRequest(splitCallOptions(options, 'register-and-move')[0]); // validate before any I/O
+      const { reservation } = await this.readReservation({ timeoutMs: options.timeoutMs, signal: options.signal });
+      if (reservation) return this.prOut('register-and-move', registerAndMoveRequest, { ...options, type: reservation.type });
+    }
     return this.prOut('register-and-move', registerAndMoveRequest, options);
   }
 

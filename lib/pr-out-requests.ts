@@ -90,6 +90,13 @@ export interface RegisterAndMoveOptions {
   unregister?: boolean;
   /** Activate persist through power loss (APTPL). */
   aptpl?: boolean;
+  /**
+   * TYPE field of the CDB. SPC has the moved reservation keep its type and some
+   * targets (sg_persist's documentation says so) require TYPE to match the held
+   * reservation. `Device.registerAndMove` fills it from READ RESERVATION when omitted;
+   * the pure builder sends 0 when omitted.
+   */
+  type?: ReservationTypeInput;
 }
 
 /** Options of {@link replaceLostReservationRequest}. */
@@ -298,8 +305,7 @@ export function preemptAndAbortRequest(options: PreemptOptions): PrOutRequest {
 /**
  * REGISTER AND MOVE: registers `newKey` for the I_T nexus named by
  * `transportId` + `relativeTargetPortId` and moves this nexus's reservation to
- * it (RK = `key`, SARK = `newKey`). The CDB TYPE field is 0: the moved
- * reservation keeps its type.
+ * it (RK = `key`, SARK = `newKey`). The CDB TYPE field is `type` (0 when omitted).
  *
  * @throws ArgumentTypeError / ArgumentRangeError (`ERR_INVALID_OPTION`, `ERR_INVALID_KEY`, `ERR_INVALID_TRANSPORT_ID`).
  */
@@ -308,7 +314,7 @@ export function registerAndMoveRequest(options: RegisterAndMoveOptions): PrOutRe
   const o = checkOptions(
     A,
     options,
-    ['key', 'newKey', 'transportId', 'relativeTargetPortId', 'unregister', 'aptpl'],
+    ['key', 'newKey', 'transportId', 'relativeTargetPortId', 'unregister', 'aptpl', 'type'],
     ['key', 'newKey', 'transportId', 'relativeTargetPortId'],
   );
   const rk = key(A, o, 'key');
@@ -333,7 +339,8 @@ export function registerAndMoveRequest(options: RegisterAndMoveOptions): PrOutRe
     transportId: tid,
   });
   const action = PrOutAction.REGISTER_AND_MOVE;
-  return { action, cdb: prOutCdb(action, LU_SCOPE, 0, parameterList.length), parameterList };
+  const t = o.type === undefined ? 0 : type(A, o);
+  return { action, cdb: prOutCdb(action, LU_SCOPE, t, parameterList.length), parameterList };
 }
 
 /**

@@ -189,6 +189,14 @@ describe('REGISTER AND MOVE', () => {
     expect(registerAndMoveRequest({ key: 1, newKey: 2, transportId: SAS, relativeTargetPortId: 0, unregister: true }).parameterList[17]).toBe(0x02);
     expect(registerAndMoveRequest({ key: 1, newKey: 2, transportId: SAS, relativeTargetPortId: 0, aptpl: true }).parameterList[17]).toBe(0x01);
   });
+
+  it('sends TYPE in CDB byte 2 when given (0 when omitted), validated like every type', () => {
+    const cdb = (t?: unknown) => registerAndMoveRequest({ key: 1, newKey: 2, transportId: SAS, relativeTargetPortId: 1, ...(t === undefined ? {} : { type: t as 5 }) }).cdb;
+    expect([...cdb()]).toEqual([0x5f, 0x07, 0x00, 0, 0, 0, 0, 0, 0x30, 0]);
+    expect(cdb('write-exclusive-registrants-only')[2]).toBe(0x05);
+    expect(cdb(8)[2]).toBe(0x08);
+    expectErr(() => cdb(2), ArgumentRangeError, 'ERR_INVALID_RESERVATION_TYPE', /REGISTER AND MOVE/);
+  });
   it('relativeTargetPortId must be an integer 0..65535', () => {
     for (const rtpi of [-1, 65536, 1.5, NaN]) {
       expectErr(
@@ -277,7 +285,7 @@ describe('option validation for every action', () => {
       name: 'REGISTER AND MOVE',
       fn: registerAndMoveRequest as Any,
       valid: { key: 1, newKey: 2, transportId: SAS, relativeTargetPortId: 1 },
-      inapplicable: { transportIds: [SAS], type: 1, allTargetPorts: true, preemptKey: 3 },
+      inapplicable: { transportIds: [SAS], allTargetPorts: true, preemptKey: 3 },
     },
     {
       name: 'REPLACE LOST RESERVATION',
