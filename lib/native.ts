@@ -1,7 +1,7 @@
 /**
  * The one typed view of the native addon (native/addon.cc) and its loader.
  * The addon is syscalls only: open/close, SG_GET_VERSION_NUM, sg v3 async
- * write + uv_poll/read, and SG_IO on the thread pool.
+ * write + uv_poll/read (SgPoller), and SG_IO on the thread pool.
  */
 import { join } from 'node:path';
 
@@ -25,12 +25,10 @@ export interface NativeSyscallError extends Error {
   path?: string;
 }
 
-/** uv_poll watcher of one sg fd. */
+/** uv_poll watcher of one sg fd, with the submit path (write) of the sg v3 async interface. */
 export interface NativeSgPoller {
-  /** Start watching for completions (keeps the event loop alive). */
-  start(): void;
-  /** Stop watching (lets the process exit when idle). */
-  stop(): void;
+  /** write(2) one sg_io_hdr. Keeps the event loop alive until its completion was read. */
+  write(packId: number, cdb: Buffer, direction: number, data: Buffer | null, sense: Buffer, timeoutMs: number): void;
   /** Release the watcher; required before the fd is closed. */
   close(): void;
 }
@@ -47,7 +45,6 @@ export interface NativeBinding {
   openDevice(path: string, readWrite: boolean): number;
   closeDevice(fd: number): void;
   sgVersion(fd: number): number;
-  sgWrite(fd: number, packId: number, cdb: Buffer, direction: number, data: Buffer | null, sense: Buffer, timeoutMs: number): void;
   sgIo(fd: number, cdb: Buffer, direction: number, data: Buffer | null, sense: Buffer, timeoutMs: number): Promise<NativeCompletion>;
   SgPoller: new (fd: number, onResults: (error: NativeSyscallError | null, results: NativeCompletion[]) => void) => NativeSgPoller;
   DXFER: NativeDxfer;

@@ -10,13 +10,14 @@ import type { ScsiTransport, TransportCommand } from './scsi-transport';
 import { TIMEOUT_GRACE_MS } from './scsi-transport';
 import { AbortError, DeviceClosedError, SyscallError, TimeoutError } from './errors';
 import { toSyscallError, directionCode, SENSE_BUFFER_LENGTH } from './transport-common';
+import { watch } from './watchdog';
 
 interface Pending {
   command: TransportCommand;
   sense: Buffer;
   resolve: (r: RawResult) => void;
   reject: (e: Error) => void;
-  timer?: NodeJS.Timeout;
+  cancelWatch?: () => void;
   onAbort?: () => void;
   /** Settled early (timeout, abort, close): the kernel still owns the buffers until completion. */
   abandoned: boolean;
@@ -29,7 +30,6 @@ export class SgAsyncChannel implements ScsiTransport {
   private readonly waiting: Pending[] = [];
   private readonly poller: NativeSgPoller;
   private nextPackId = 1;
-  private polling = false;
   private closed = false;
 
   constructor(
@@ -76,19 +76,14 @@ export class SgAsyncChannel implements ScsiTransport {
     const packId = this.allocatePackId();
     const { command } = p;
     try {
-      this.native.sgWrite(this.fd, packId, command.cdb, directionCode(this.native, command.direction), command.data, p.sense, command.timeoutMs);
+      this.poller.write(packId, command.cdb, directionCode(this.native, command.direction), command.data, p.sense, command.timeoutMs);
     } catch (e) {
       return this.settle(p, toSyscallError(e as NativeSyscallError, this.path, command.cdb));
     }
     this.pending.set(packId, p);
-    p.timer = setTimeout(() => {
+    p.cancelWatch = watch(command.timeoutMs + TIMEOUT_GRACE_MS, () => {
       this.abandon(p, new TimeoutError(`${this.path}: no completion within ${command.timeoutMs} ms (+${TIMEOUT_GRACE_MS} ms grace)`, command.timeoutMs, { path: this.path, cdb: command.cdb }));
-    }, command.timeoutMs + TIMEOUT_GRACE_MS);
-    p.timer.unref();
-    if (!this.polling) {
-      this.poller.start();
-      this.polling = true;
-    }
+    });
   }
 
   private allocatePackId(): number {
@@ -109,7 +104,7 @@ export class SgAsyncChannel implements ScsiTransport {
   private settle(p: Pending, outcome: Error | RawResult): void {
     if (p.abandoned) return;
     p.abandoned = true;
-    if (p.timer) clearTimeout(p.timer);
+    p.cancelWatch?.();
     if (p.onAbort) p.command.signal?.removeEventListener('abort', p.onAbort);
     if (outcome instanceof Error) p.reject(outcome);
     else p.resolve(outcome);
@@ -141,10 +136,6 @@ export class SgAsyncChannel implements ScsiTransport {
     }
     while (!this.closed && this.waiting.length > 0 && this.pending.size < this.native.SG_MAX_QUEUE) {
       this.write(this.waiting.shift() as Pending);
-    }
-    if (this.pending.size === 0 && this.polling && !this.closed) {
-      this.poller.stop();
-      this.polling = false;
     }
   }
 }

@@ -3,8 +3,9 @@
 //   openDevice(path, readWrite) -> fd                 open(2) with O_NONBLOCK|O_CLOEXEC
 //   closeDevice(fd)                                   close(2)
 //   sgVersion(fd) -> number                           ioctl(SG_GET_VERSION_NUM); throws ENOTTY if not sg
-//   sgWrite(fd, packId, cdb, dir, data, sense, ms)    write(2) of an sg_io_hdr (sg v3 async submit)
-//   new SgPoller(fd, onResults)                       uv_poll on fd; read(2)s completed headers
+//   new SgPoller(fd, onResults)                       uv_poll on an sg fd for its whole life
+//     .write(packId, cdb, dir, data, sense, ms)       write(2) of an sg_io_hdr (sg v3 async submit)
+//     .close()                                        stop polling; call before closeDevice
 //   sgIo(fd, cdb, dir, data, sense, ms) -> Promise    ioctl(SG_IO) on the libuv thread pool
 //
 // Failed system calls throw/reject like Node's fs: Error with code, errno (negative), syscall, path.
@@ -117,36 +118,15 @@ Napi::Value SgVersion(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, version);
 }
 
-// sgWrite(fd, packId, cdb, dir, data, sense, timeoutMs): submit one command through the sg v3
-// asynchronous interface. The data and sense buffers are written by the kernel when the result
-// is read(2): the caller keeps them alive until then.
-Napi::Value SgWrite(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  sg_io_hdr_t h;
-  unsigned char cdb[kMaxCdb];
-  if (!info[0].IsNumber() || !info[1].IsNumber()) {
-    Napi::TypeError::New(env, "expected (fd, packId, ...)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  if (!FillHeader(info, 2, h, cdb)) return env.Undefined();
-  h.pack_id = info[1].As<Napi::Number>().Int32Value();
-  ssize_t n;
-  do {
-    n = write(info[0].As<Napi::Number>().Int32Value(), &h, sizeof h);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) SyscallError(env, errno, "write").ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
-// Watches an sg fd with uv_poll; when readable, read(2)s every completed header and hands the
-// batch to the JS callback. start()/stop() are driven by JS (active only while commands are
-// outstanding, so an idle device never keeps the process alive).
+// Owns the uv_poll watcher of one sg fd. The watcher is started once and stays in epoll for the
+// fd's lifetime; it only keeps the event loop alive (uv_ref) while commands are outstanding.
+// Every completion is read(2) exactly once: the read loop stops when no command is outstanding,
+// so a command costs one write(2), its share of one epoll wait, and one read(2).
 class SgPoller : public Napi::ObjectWrap<SgPoller> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "SgPoller",
-                       {InstanceMethod("start", &SgPoller::Start), InstanceMethod("stop", &SgPoller::Stop),
-                        InstanceMethod("close", &SgPoller::Close)});
+                       {InstanceMethod("write", &SgPoller::Write), InstanceMethod("close", &SgPoller::Close)});
   }
 
   explicit SgPoller(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SgPoller>(info) {
@@ -162,34 +142,55 @@ class SgPoller : public Napi::ObjectWrap<SgPoller> {
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
     int rc = uv_poll_init(loop, handle_, fd_);
+    if (rc == 0) rc = uv_poll_start(handle_, UV_READABLE, OnReadable);
     if (rc != 0) {
       delete handle_;
       handle_ = nullptr;
-      SyscallError(env, -rc, "uv_poll_init").ThrowAsJavaScriptException();
+      SyscallError(env, -rc, "uv_poll_start").ThrowAsJavaScriptException();
       return;
     }
     handle_->data = this;
+    uv_unref(reinterpret_cast<uv_handle_t*>(handle_));
+    Ref();  // the handle can call back until close()
   }
 
   ~SgPoller() override { CloseHandle(); }
 
  private:
-  Napi::Value Start(const Napi::CallbackInfo& info) {
-    if (handle_ && !active_) {
+  // write(packId, cdb, dir, data, sense, timeoutMs): submit one command. The data and sense
+  // buffers are written by the kernel when the result is read(2): the caller keeps them alive.
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!handle_) {
+      SyscallError(env, EBADF, "write").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    sg_io_hdr_t h;
+    unsigned char cdb[kMaxCdb];
+    if (!info[0].IsNumber()) {
+      Napi::TypeError::New(env, "expected (packId, cdb, dir, data, sense, timeoutMs)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (!FillHeader(info, 1, h, cdb)) return env.Undefined();
+    h.pack_id = info[0].As<Napi::Number>().Int32Value();
+    ssize_t n;
+    do {
+      n = write(fd_, &h, sizeof h);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      SyscallError(env, errno, "write").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (!polling_) {
       int rc = uv_poll_start(handle_, UV_READABLE, OnReadable);
       if (rc != 0) {
-        SyscallError(info.Env(), -rc, "uv_poll_start").ThrowAsJavaScriptException();
-        return info.Env().Undefined();
+        SyscallError(env, -rc, "uv_poll_start").ThrowAsJavaScriptException();
+        return env.Undefined();
       }
-      active_ = true;
-      Ref();  // keep this object alive while the handle can call back
+      polling_ = true;
     }
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    StopHandle();
-    return info.Env().Undefined();
+    if (outstanding_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(handle_));
+    return env.Undefined();
   }
 
   // Stops watching and releases the uv handle; call before closing the fd.
@@ -198,21 +199,14 @@ class SgPoller : public Napi::ObjectWrap<SgPoller> {
     return info.Env().Undefined();
   }
 
-  void StopHandle() {
-    if (handle_ && active_) {
-      uv_poll_stop(handle_);
-      active_ = false;
-      Unref();
-    }
-  }
-
   void CloseHandle() {
-    StopHandle();
-    if (handle_) {
-      handle_->data = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(handle_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      handle_ = nullptr;
-    }
+    if (!handle_) return;
+    uv_poll_stop(handle_);
+    handle_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(handle_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    handle_ = nullptr;
+    outstanding_ = 0;
+    Unref();
   }
 
   static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
@@ -228,8 +222,15 @@ class SgPoller : public Napi::ObjectWrap<SgPoller> {
     Napi::Value error = env.Null();
     if (pollStatus < 0) {
       error = SyscallError(env, -pollStatus, "poll").Value();
+      polling_ = false;  // libuv stopped the watcher
+    } else if (outstanding_ == 0) {
+      // Readable with nothing outstanding: a hang-up (device detached). Pause the watcher so
+      // level-triggered epoll does not spin; the next write restarts it (and fails with ENODEV).
+      uv_poll_stop(handle_);
+      polling_ = false;
+      return;
     } else {
-      for (;;) {
+      while (outstanding_ > 0) {
         sg_io_hdr_t h;
         std::memset(&h, 0, sizeof h);
         h.interface_id = 'S';
@@ -241,6 +242,7 @@ class SgPoller : public Napi::ObjectWrap<SgPoller> {
           break;
         }
         results.Set(count++, ResultObject(env, h));
+        if (--outstanding_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(handle_));
       }
     }
     if (count > 0 || !error.IsNull()) {
@@ -251,7 +253,8 @@ class SgPoller : public Napi::ObjectWrap<SgPoller> {
   }
 
   int fd_ = -1;
-  bool active_ = false;
+  bool polling_ = true;
+  uint32_t outstanding_ = 0;
   uv_poll_t* handle_ = nullptr;
   Napi::FunctionReference callback_;
   std::unique_ptr<Napi::AsyncContext> context_;
@@ -319,7 +322,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openDevice", Napi::Function::New(env, OpenDevice));
   exports.Set("closeDevice", Napi::Function::New(env, CloseDevice));
   exports.Set("sgVersion", Napi::Function::New(env, SgVersion));
-  exports.Set("sgWrite", Napi::Function::New(env, SgWrite));
   exports.Set("sgIo", Napi::Function::New(env, SgIo));
   exports.Set("SgPoller", SgPoller::Define(env));
   Napi::Object dir = Napi::Object::New(env);
