@@ -14,6 +14,7 @@ import { watch } from './watchdog';
 
 interface Pending {
   command: TransportCommand;
+  /** Sense slot (a view into a per-channel slab, or a private buffer past the queue depth). */
   sense: Buffer;
   resolve: (r: RawResult) => void;
   reject: (e: Error) => void;
@@ -23,6 +24,8 @@ interface Pending {
   abandoned: boolean;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** sg v3 async transport for one open /dev/sgN. */
 export class SgAsyncChannel implements ScsiTransport {
   readonly kind = 'sg-async' as const;
@@ -31,6 +34,8 @@ export class SgAsyncChannel implements ScsiTransport {
   private readonly poller: NativeSgPoller;
   private nextPackId = 1;
   private closed = false;
+  /** Sense buffers for commands in flight: one slab per channel, slots reused (no allocation per command). */
+  private readonly freeSense: Buffer[];
 
   constructor(
     private readonly native: NativeBinding,
@@ -38,6 +43,8 @@ export class SgAsyncChannel implements ScsiTransport {
     private readonly path: string,
   ) {
     this.poller = new native.SgPoller(fd, (error, results) => this.onResults(error, results));
+    const slab = Buffer.alloc(SENSE_BUFFER_LENGTH * native.SG_MAX_QUEUE);
+    this.freeSense = Array.from({ length: native.SG_MAX_QUEUE }, (_, i) => slab.subarray(i * SENSE_BUFFER_LENGTH, (i + 1) * SENSE_BUFFER_LENGTH));
   }
 
   get inFlight(): number {
@@ -49,7 +56,7 @@ export class SgAsyncChannel implements ScsiTransport {
       const context = { path: this.path, cdb: command.cdb };
       if (this.closed) return reject(new DeviceClosedError(`${this.path}: device is closed`, context));
       if (command.signal?.aborted) return reject(new AbortError(`${this.path}: aborted before submission`, context, { cause: command.signal.reason }));
-      const p: Pending = { command, sense: Buffer.alloc(SENSE_BUFFER_LENGTH), resolve, reject, abandoned: false };
+      const p: Pending = { command, sense: EMPTY, resolve, reject, abandoned: false };
       if (command.signal) {
         p.onAbort = () => this.abandon(p, new AbortError(`${this.path}: aborted`, context, { cause: command.signal?.reason }));
         command.signal.addEventListener('abort', p.onAbort, { once: true });
@@ -75,9 +82,13 @@ export class SgAsyncChannel implements ScsiTransport {
   private write(p: Pending): void {
     const packId = this.allocatePackId();
     const { command } = p;
+    // At most SG_MAX_QUEUE commands are outstanding, so a slot is free; a slot returns to the
+    // pool only when the kernel has handed its command back (abandoned ones included).
+    p.sense = this.freeSense.pop() ?? Buffer.alloc(SENSE_BUFFER_LENGTH);
     try {
       this.poller.write(packId, command.cdb, directionCode(this.native, command.direction), command.data, p.sense, command.timeoutMs);
     } catch (e) {
+      this.freeSense.push(p.sense);
       return this.settle(p, toSyscallError(e as NativeSyscallError, this.path, command.cdb));
     }
     this.pending.set(packId, p);
@@ -116,11 +127,15 @@ export class SgAsyncChannel implements ScsiTransport {
       if (!p) continue;
       this.pending.delete(c.packId);
       const data = p.command.direction === 'in' ? p.command.data : null;
+      const senseLength = Math.min(c.senseLength, p.sense.length);
+      const sense = senseLength > 0 ? Buffer.from(p.sense.subarray(0, senseLength)) : EMPTY;
+      p.sense.fill(0, 0, senseLength);
+      this.freeSense.push(p.sense);
       this.settle(p, {
         status: c.status,
         hostStatus: c.hostStatus,
         driverStatus: c.driverStatus,
-        sense: p.sense.subarray(0, Math.min(c.senseLength, p.sense.length)),
+        sense,
         resid: c.resid,
         durationMs: c.durationMs,
         data,
