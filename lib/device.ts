@@ -58,6 +58,12 @@ export interface OpenOptions {
   timeoutMs?: number;
   /** Retry limits for UNIT ATTENTION and BUSY / TASK SET FULL. */
   retries?: RetryOptions;
+  /**
+   * 'auto' (default): the sg node when there is one, else SG_IO on the block device.
+   * 'sg': require an sg node (ERR_NO_SG_NODE otherwise). 'block': SG_IO ioctl on the
+   * block device even when an sg node exists (needs CAP_SYS_RAWIO for PR commands).
+   */
+  interface?: 'auto' | 'sg' | 'block';
 }
 
 /** Per-call options accepted by every device method. */
@@ -419,13 +425,23 @@ export class Device implements AsyncDisposable {
  * path and the reason; nothing is sent to the device by open itself.
  */
 export async function open(path: string, options: OpenOptions = {}): Promise<Device> {
+  // (validation, path resolution and open(2) are synchronous; nothing is sent to the device)
   if (options === null || typeof options !== 'object') throw new ArgumentTypeError('ERR_INVALID_OPTION', 'open: options must be an object');
   for (const k of Object.keys(options)) {
-    if (k !== 'timeoutMs' && k !== 'retries') throw new ArgumentTypeError('ERR_INVALID_OPTION', `open: unknown option "${k}" (allowed: timeoutMs, retries)`);
+    if (k !== 'timeoutMs' && k !== 'retries' && k !== 'interface') throw new ArgumentTypeError('ERR_INVALID_OPTION', `open: unknown option "${k}" (allowed: timeoutMs, retries, interface)`);
   }
   checkCallOptions({ timeoutMs: options.timeoutMs }, 'open');
   const retries = validateRetryOptions(options.retries, 'open');
-  const resolved = resolveDevicePath(path);
+  const want = options.interface ?? 'auto';
+  if (want !== 'auto' && want !== 'sg' && want !== 'block') {
+    throw new ArgumentRangeError('ERR_INVALID_OPTION', `open: interface must be 'auto', 'sg' or 'block', got ${JSON.stringify(want)}`);
+  }
+  let resolved = resolveDevicePath(path);
+  if (want === 'sg' && resolved.via !== 'sg') throw new DeviceError('ERR_NO_SG_NODE', `${path} has no sg node (load the sg module, or use interface: 'block')`, { path });
+  if (want === 'block' && resolved.via !== 'block') {
+    if (!resolved.blockPath) throw new DeviceError('ERR_NOT_A_DEVICE', `${path} has no block device (interface: 'block')`, { path });
+    resolved = { ...resolved, openPath: resolved.blockPath, via: 'block' };
+  }
   const native: NativeBinding = loadNative();
   let fd: number;
   try {
