@@ -205,6 +205,12 @@ export class Device implements AsyncDisposable {
     this.transport.close();
   }
 
+  /** REPL/console view: the path, how it was opened, and whether it is closed (not the internals). */
+  [Symbol.for('nodejs.util.inspect.custom')](_depth: number, options: { stylize: (s: string, style: string) => string }, inspect: (v: unknown, o: unknown) => string): string {
+    const { requested, openPath, transport, hctl } = this.info;
+    return `Device ${inspect({ path: requested, openPath, transport, hctl, closed: this.closed }, options)}`;
+  }
+
   /** `await using dev = await open(…)` closes the device at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
@@ -231,7 +237,10 @@ export class Device implements AsyncDisposable {
         return { result, unitAttentions, validLength, data: data && request.direction === 'in' ? data.subarray(0, validLength) : Buffer.alloc(0) };
       }
       const decision = retryDecision(error, state, this.retries);
-      if (!decision.retry) throw error;
+      if (!decision.retry) {
+        error.unitAttentions = unitAttentions;
+        throw error;
+      }
       if (decision.kind === 'unit-attention') {
         state.unitAttentions++;
         unitAttentions.push((error as ScsiSenseError).sense);

@@ -23,6 +23,11 @@ export class ScsiPrError extends Error {
   readonly path?: string;
   readonly cdb?: Buffer;
   readonly result?: RawResult;
+  /**
+   * UNIT ATTENTIONs absorbed (retried) by the call before it failed, oldest first.
+   * Empty when none. Like `CallReport.unitAttentions` on success.
+   */
+  unitAttentions: DecodedSense[] = [];
   constructor(code: string, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;

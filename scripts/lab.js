@@ -129,7 +129,8 @@ async function runLab(o, argv) {
     detached: true,
   });
   const consoleLog = fs.createWriteStream(path.join(runDir, 'console.log'));
-  const out = o.onOutput ?? ((s) => process.stdout.write(s));
+  // UML puts the host terminal in raw mode for an interactive guest: give it CR LF.
+  const out = o.onOutput ?? (o.interactive ? (s) => process.stdout.write(s.replace(/\n/g, '\r\n')) : (s) => process.stdout.write(s));
   let ready = false;
   let pending = '';
   /** @param {Buffer} buf */

@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// @ts-check
+'use strict';
+/**
+ * `npm run demo`: a fencing story on the SAN lab, told with scsi-pr. Runs
+ * INSIDE the lab guest (the npm script boots it): 3 cluster nodes, each with
+ * its own iSCSI session (I_T nexus) to every shared LUN.
+ */
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+
+const ROOT = path.resolve(__dirname, '..');
+const pr = require(path.join(ROOT, 'dist'));
+const lab = require(path.join(ROOT, 'scripts', 'lab', 'guest-tools.js'));
+
+const KEYS = [0x5c5c0001n, 0x5c5c0002n, 0x5c5c0003n]; // one key per node (cluster 0x5c5c, node id)
+const tty = process.stdout.isTTY;
+const bold = (/** @type {string} */ s) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
+const red = (/** @type {string} */ s) => (tty ? `\x1b[31m${s}\x1b[0m` : s);
+const green = (/** @type {string} */ s) => (tty ? `\x1b[32m${s}\x1b[0m` : s);
+let stepNo = 0;
+const step = (/** @type {string} */ s) => console.log(`\n${bold(`${++stepNo}. ${s}`)}`);
+const ms = (/** @type {bigint} */ t0) => (Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1);
+
+/** Try a one-block WRITE from every device of a node; returns 'ok' or the error code per LUN. */
+async function writeFrom(/** @type {any[]} */ devs) {
+  return Promise.all(devs.map((d) => d.writeBlocks(0, Buffer.alloc(512, 0x5a)).then(() => 'ok', (/** @type {any} */ e) => e.code)));
+}
+
+function summarize(/** @type {string[]} */ outcomes) {
+  const ok = outcomes.filter((o) => o === 'ok').length;
+  return ok === outcomes.length ? green(`all ${ok} WRITEs succeeded`) : red(`${outcomes.length - ok}/${outcomes.length} WRITEs refused (${[...new Set(outcomes.filter((o) => o !== 'ok'))].join(', ')})`);
+}
+
+async function main() {
+  let map = lab.map();
+  const luns = map.options.luns;
+  console.log(bold('scsi-pr demo: I/O fencing with SCSI-3 persistent reservations'));
+  console.log(`SAN lab: LIO iSCSI target ${map.target.iqn}, ${luns} shared LUNs, ${map.nodes.length} cluster nodes`);
+  for (const n of map.nodes) console.log(`  node ${n.node}: ${n.iqn} -> ${n.luns.map((l) => l.sg).join(' ')}`);
+
+  /** @type {any[][]} */
+  let nodes = await Promise.all(map.nodes.map((n) => Promise.all(n.luns.map((l) => pr.open(l.sg)))));
+  const id = await nodes[0][0].inquiry();
+  console.log(`LUN 0 is ${id.vendor} ${id.product} ${id.revision}, serial ${id.serialNumber}, ${id.wwn}`);
+
+  step('Every node registers its key on every LUN (unfence), node 1 takes a Write Exclusive, Registrants Only reservation');
+  await Promise.all(nodes.map((devs, i) => Promise.all(devs.map((d) => d.registerAndIgnoreExistingKey({ newKey: KEYS[i] })))));
+  await Promise.all(nodes[0].map((d) => d.reserve({ key: KEYS[0], type: 'write-exclusive-registrants-only' })));
+  const keys = await nodes[1][0].readKeys();
+  const res = await nodes[1][0].readReservation();
+  console.log(`  LUN 0 keys: ${keys.keys.map(pr.formatKey).join(', ')} (generation ${keys.generation})`);
+  console.log(`  LUN 0 reservation: holder ${res.reservation ? pr.formatKey(res.reservation.key) : 'none'}, ${res.reservation ? pr.reservationTypeLabel(res.reservation.type) : ''}`);
+
+  step('All nodes write to the shared LUNs (registrants may write)');
+  for (let i = 0; i < nodes.length; i++) console.log(`  node ${i + 1}: ${summarize(await writeFrom(nodes[i]))}`);
+
+  step(`Node 3 stops answering. Node 1 fences it: PREEMPT AND ABORT of key ${pr.formatKey(KEYS[2])} on all ${luns} LUNs at once`);
+  const t0 = process.hrtime.bigint();
+  const outcome = await Promise.allSettled(nodes[0].map((d) => d.preemptAndAbort({ key: KEYS[0], preemptKey: KEYS[2], type: 'write-exclusive-registrants-only' })));
+  const fenced = outcome.filter((o) => o.status === 'fulfilled').length;
+  console.log(`  ${fenced}/${luns} LUNs fenced in ${ms(t0)} ms (one process, no child processes, all commands in flight together)`);
+  const after = await nodes[0][0].readKeys();
+  console.log(`  LUN 0 keys now: ${after.keys.map(pr.formatKey).join(', ')} (generation ${after.generation})`);
+
+  step('Node 3 tries to write: the array itself refuses');
+  console.log(`  node 3: ${summarize(await writeFrom(nodes[2]))}`);
+  for (let i = 0; i < 2; i++) console.log(`  node ${i + 1}: ${summarize(await writeFrom(nodes[i]))}`);
+  const ua = (await Promise.all(nodes[2].map((d) => d.readKeys()))).flatMap((r) => r.unitAttentions);
+  if (ua.length) console.log(`  (node 3 saw ${ua.length} UNIT ATTENTION(s), e.g. ${pr.formatSense(ua[0])}; scsi-pr retried them)`);
+
+  step('Cross-check with sg_persist (sg3_utils) from node 2');
+  const sg = spawnSync('sg_persist', ['-n', '-k', map.nodes[1].luns[0].sg], { encoding: 'utf8' });
+  console.log(sg.stdout.trimEnd().split('\n').map((l) => `  | ${l}`).join('\n'));
+
+  step('Node 3 is repaired: its iSCSI session comes back (new ISID) and it unfences itself');
+  await Promise.all(nodes[2].map((d) => d.close()));
+  lab.logout(3);
+  map = lab.login(3);
+  const node3 = map.nodes[2];
+  console.log(`  node 3 is now ${node3.luns[0].transportId} on ${node3.luns.map((/** @type {any} */ l) => l.sg).join(' ')}`);
+  nodes[2] = await Promise.all(node3.luns.map((/** @type {any} */ l) => pr.open(l.sg)));
+  await Promise.all(nodes[2].map((d) => d.registerAndIgnoreExistingKey({ newKey: KEYS[2] })));
+  console.log(`  node 3: ${summarize(await writeFrom(nodes[2]))}`);
+
+  step('Clean up: node 1 clears every LUN');
+  await Promise.all(nodes[0].map((d) => d.clear({ key: KEYS[0] })));
+  console.log(`  LUN 0 keys: ${(await nodes[0][0].readKeys()).keys.length} registered`);
+  for (const devs of nodes) for (const d of devs) await d.close();
+  console.log(`\n${bold('Done.')} Try it yourself: npm run lab -- repl`);
+}
+
+main().catch((e) => {
+  console.error(red(`demo failed: ${e && e.stack ? e.stack : e}`));
+  process.exit(1);
+});
