@@ -22,9 +22,10 @@ try {
   ensureLabPrereqs();
   if (npmDepsStale()) {
     console.error('setup: installing npm dependencies …');
-    const useCi = fs.existsSync(path.join(ROOT, 'package-lock.json'));
-    const r = spawnSync('npm', [useCi ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0) throw new PrereqError(`npm ${useCi ? 'ci' : 'install'} failed (exit ${r.status})`);
+    // `npm install` follows package-lock.json. (`npm ci` is not used: npm 11 writes locks
+    // without other platforms' optional packages and then refuses them in `npm ci`.)
+    const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) throw new PrereqError(`npm install failed (exit ${r.status})`);
   }
 } catch (e) {
   console.error(`setup: ${e instanceof Error ? e.message : e}`);
