@@ -149,10 +149,34 @@ function setNetem(o) {
   sh('tc', ['qdisc', 'replace', 'dev', 'lo', 'root', 'netem', 'delay', `${delay}ms`, 'loss', `${loss}%`]);
 }
 
+/**
+ * Wipe persistent-reservation state on LUNs (default: all) from node 1, path 0:
+ * REGISTER AND IGNORE EXISTING KEY with a scratch key, then CLEAR. Uses sg_persist
+ * (independent of scsi-pr); UNIT ATTENTIONs are retried.
+ * @param {number[]} [luns]
+ */
+function resetReservations(luns) {
+  requireGuest();
+  const m = map();
+  const all = luns ?? m.nodes[0].luns.map((/** @type {any} */ l) => l.lun);
+  for (const lun of all) {
+    const d = m.devices.find((x) => x.node === 1 && x.lun === lun && x.path === 0);
+    if (!d || !d.sg) throw new Error(`lab: node 1 has no device for LUN ${lun}`);
+    for (const args of [['--register-ignore', '--param-sark=0x5c7a7c4'], ['--clear', '--param-rk=0x5c7a7c4']]) {
+      let r;
+      for (let i = 0; i < 5; i++) {
+        r = spawnSync('sg_persist', ['-n', '--out', ...args, d.sg], { encoding: 'utf8' });
+        if (r.status !== 6) break; // 6 = UNIT ATTENTION: retry
+      }
+      if (!r || r.status !== 0) throw new Error(`lab: sg_persist ${args.join(' ')} ${d.sg} failed (${r?.status}): ${r?.stderr}`);
+    }
+  }
+}
+
 /** The initiator IQN of lab node `node`. */
 const initiatorIqn = iqnOf;
 
-module.exports = { map, logout, login, removeLun, restoreLun, addAcl, portalDown, portalUp, setNetem, initiatorIqn, waitFor };
+module.exports = { map, logout, login, removeLun, restoreLun, addAcl, portalDown, portalUp, setNetem, resetReservations, initiatorIqn, waitFor };
 
 if (require.main === module) {
   const [cmd, a, b] = process.argv.slice(2);
@@ -167,6 +191,7 @@ if (require.main === module) {
     'portal-down': () => portalDown(a ? n : 1),
     'portal-up': () => portalUp(a ? n : 1),
     netem: () => setNetem({ delayMs: Number(a ?? 0), lossPct: Number(b ?? 0) }),
+    'reset-reservations': () => resetReservations(a ? a.split(',').map(Number) : undefined),
   };
   const f = cmds[cmd];
   if (!f) {

@@ -37,6 +37,8 @@ export const labTools: {
   portalDown(path?: number): void;
   portalUp(path?: number): void;
   setNetem(o: { delayMs?: number; lossPct?: number }): void;
+  /** Wipe PR state on `luns` (default all) via sg_persist from node 1. */
+  resetReservations(luns?: number[]): void;
   initiatorIqn(node: number): string;
 } = require(join(__dirname, '..', '..', 'scripts', 'lab', 'guest-tools.js'));
 
