@@ -7,7 +7,7 @@
  * a DeviceError naming the path and the reason, before any I/O.
  */
 import { existsSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DeviceError } from './errors';
 import { ArgumentTypeError } from './invalid-argument';
 
@@ -89,8 +89,10 @@ export function resolveDevicePath(path: string): ResolvedDevicePath {
   if (st.isBlockDevice()) {
     const sys = join(SYSFS, 'dev', 'block', mm);
     if (existsSync(join(sys, 'partition'))) {
-      const parent = realpathOr(join(sys, '..'));
-      const disk = parent ? `/dev/${parent.split('/').pop()}` : 'the whole disk';
+      // The partition's sysfs directory sits inside its disk's: /sys/devices/…/block/sdb/sdb1.
+      const real = realpathOr(sys);
+      const parent = real ? dirname(real).split('/').pop() : undefined;
+      const disk = parent ? `/dev/${parent}` : 'the whole disk';
       throw new DeviceError('ERR_PARTITION', `${shown} is a partition; persistent reservations apply to the whole logical unit: use ${disk}`, ctx);
     }
     const sysDevice = realpathOr(join(sys, 'device'));

@@ -147,14 +147,59 @@ function splitCallOptions<T extends object>(options: T & CallOptions, action: st
   return [rest as Stripped<T>, checkCallOptions({ timeoutMs, signal }, action)];
 }
 
-function checkCallOptions(o: CallOptions, where: string): CallOptions {
-  if (o.timeoutMs !== undefined && (typeof o.timeoutMs !== 'number' || !Number.isInteger(o.timeoutMs) || o.timeoutMs < 1 || o.timeoutMs > 3_600_000)) {
-    throw new ArgumentRangeError('ERR_INVALID_OPTION', `${where}: timeoutMs must be an integer from 1 to 3600000 ms, got ${String(o.timeoutMs)}`);
+const CALL_OPTION_NAMES = ['timeoutMs', 'signal'];
+
+/**
+ * Validate per-call options. With `strict`, any other option name is rejected
+ * (a typo such as `timeoutMS` must not silently fall back to the default).
+ */
+function checkCallOptions(o: CallOptions, where: string, strict = false): CallOptions {
+  if (o === null || typeof o !== 'object') throw new ArgumentTypeError('ERR_INVALID_OPTION', `${where}: options must be an object`);
+  if (strict) {
+    for (const k of Object.keys(o)) {
+      if (!CALL_OPTION_NAMES.includes(k)) throw new ArgumentRangeError('ERR_INVALID_OPTION', `${where}: unknown option "${k}" (allowed: ${CALL_OPTION_NAMES.join(', ')})`);
+    }
+  }
+  const t = o.timeoutMs;
+  if (t !== undefined && typeof t !== 'number') {
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `${where}: timeoutMs must be a number of milliseconds, got ${JSON.stringify(t) ?? typeof t} (${typeof t})`);
+  }
+  if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > 3_600_000)) {
+    throw new ArgumentRangeError('ERR_INVALID_OPTION', `${where}: timeoutMs must be an integer from 1 to 3600000 ms, got ${String(t)}`);
   }
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw new ArgumentTypeError('ERR_INVALID_OPTION', `${where}: signal must be an AbortSignal`);
   }
   return o;
+}
+
+const DIRECTIONS = ['none', 'in', 'out'];
+/** Largest data-in buffer `execute` allocates (16 MiB). */
+const MAX_TRANSFER = 16 * 1024 * 1024;
+
+function checkExecuteRequest(r: ExecuteRequest): void {
+  if (r === null || typeof r !== 'object') throw new ArgumentTypeError('ERR_INVALID_OPTION', 'execute: request must be an object');
+  if (!Buffer.isBuffer(r.cdb)) throw new ArgumentTypeError('ERR_INVALID_OPTION', 'execute: cdb must be a Buffer');
+  if (r.cdb.length < 6 || r.cdb.length > 16) throw new ArgumentRangeError('ERR_INVALID_OPTION', `execute: cdb must be 6 to 16 bytes, got ${r.cdb.length}`);
+  if (!DIRECTIONS.includes(r.direction)) throw new ArgumentRangeError('ERR_INVALID_OPTION', `execute: direction must be 'none', 'in' or 'out', got ${JSON.stringify(r.direction)}`);
+  if (r.direction === 'in') {
+    const n = r.allocationLength;
+    if (typeof n !== 'number') throw new ArgumentTypeError('ERR_INVALID_OPTION', `execute: direction 'in' needs allocationLength (a number of bytes)`);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_TRANSFER) throw new ArgumentRangeError('ERR_INVALID_OPTION', `execute: allocationLength must be an integer from 1 to ${MAX_TRANSFER}, got ${n}`);
+    if (r.data !== undefined) throw new ArgumentTypeError('ERR_INVALID_OPTION', `execute: data goes with direction 'out', not 'in'`);
+  } else if (r.direction === 'out') {
+    if (!Buffer.isBuffer(r.data) || r.data.length === 0) throw new ArgumentTypeError('ERR_INVALID_OPTION', `execute: direction 'out' needs data (a non-empty Buffer)`);
+    if (r.allocationLength !== undefined) throw new ArgumentTypeError('ERR_INVALID_OPTION', `execute: allocationLength goes with direction 'in'`);
+  } else if (r.data !== undefined || r.allocationLength !== undefined) {
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `execute: direction 'none' takes neither data nor allocationLength`);
+  }
+}
+
+function checkBlockRange(where: string, lba: unknown, blocks: unknown): void {
+  if (typeof lba !== 'number') throw new ArgumentTypeError('ERR_INVALID_OPTION', `${where}: lba must be a number, got ${typeof lba}`);
+  if (!Number.isInteger(lba) || lba < 0 || lba > 0xffffffff) throw new ArgumentRangeError('ERR_INVALID_OPTION', `${where}: lba must be an integer from 0 to 4294967295, got ${lba}`);
+  if (typeof blocks !== 'number') throw new ArgumentTypeError('ERR_INVALID_OPTION', `${where}: blocks must be a number, got ${typeof blocks}`);
+  if (!Number.isInteger(blocks) || blocks < 1 || blocks > 0xffff) throw new ArgumentRangeError('ERR_INVALID_OPTION', `${where}: blocks must be an integer from 1 to 65535, got ${blocks}`);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -222,6 +267,7 @@ export class Device implements AsyncDisposable {
    * a typed error (ReservationConflictError, ScsiSenseError, TransportError, …).
    */
   async execute(request: ExecuteRequest): Promise<ExecuteResult> {
+    checkExecuteRequest(request);
     const call = checkCallOptions({ timeoutMs: request.timeoutMs, signal: request.signal }, 'execute');
     if (this.closed) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path, cdb: request.cdb });
     const timeoutMs = call.timeoutMs ?? this.timeoutMs;
@@ -254,7 +300,7 @@ export class Device implements AsyncDisposable {
   // ---- PERSISTENT RESERVE IN --------------------------------------------------
 
   private async prIn<T extends object>(action: PrInActionName, parse: (d: Buffer, n: number) => T, opts: CallOptions, growable: boolean): Promise<T & CallReport> {
-    const call = checkCallOptions(opts ?? {}, action);
+    const call = checkCallOptions(opts ?? {}, action, true);
     let request = prInRequest(action);
     const unitAttentions: DecodedSense[] = [];
     for (;;) {
@@ -368,13 +414,13 @@ export class Device implements AsyncDisposable {
 
   /** TEST UNIT READY. Resolves with the UAs absorbed; rejects with ScsiSenseError (e.g. NOT READY) otherwise. */
   async testUnitReady(options: CallOptions = {}): Promise<CallReport> {
-    const out = await this.execute({ cdb: testUnitReadyCdb(), direction: 'none', ...checkCallOptions(options, 'testUnitReady') });
+    const out = await this.execute({ cdb: testUnitReadyCdb(), direction: 'none', ...checkCallOptions(options, 'testUnitReady', true) });
     return { unitAttentions: out.unitAttentions };
   }
 
   /** INQUIRY: vendor, product, revision, unit serial (VPD 0x80) and designators / WWN (VPD 0x83). */
   async inquiry(options: CallOptions = {}): Promise<InquiryResult & CallReport> {
-    const call = checkCallOptions(options, 'inquiry');
+    const call = checkCallOptions(options, 'inquiry', true);
     const stdCdb = inquiryCdb({ allocationLength: 96 });
     const std = await this.execute({ cdb: stdCdb, direction: 'in', allocationLength: 96, ...call });
     const base = this.parseOr(() => parseStandardInquiry(std.data), stdCdb, std.result);
@@ -401,7 +447,7 @@ export class Device implements AsyncDisposable {
 
   /** READ CAPACITY(10): last LBA and block size. */
   async readCapacity(options: CallOptions = {}): Promise<Capacity> {
-    const out = await this.execute({ cdb: readCapacity10Cdb(), direction: 'in', allocationLength: 8, ...checkCallOptions(options, 'readCapacity') });
+    const out = await this.execute({ cdb: readCapacity10Cdb(), direction: 'in', allocationLength: 8, ...checkCallOptions(options, 'readCapacity', true) });
     if (out.validLength < 8) throw new MalformedResponseError(`${this.path}: READ CAPACITY(10) returned ${out.validLength} bytes`, { path: this.path, result: out.result });
     const lastLba = out.data.readUInt32BE(0);
     const blockSize = out.data.readUInt32BE(4);
@@ -411,18 +457,25 @@ export class Device implements AsyncDisposable {
 
   /** READ(10) of `blocks` blocks at `lba`. Rejects with ReservationConflictError when the reservation forbids it. */
   async readBlocks(lba: number, blocks = 1, options: CallOptions = {}): Promise<Buffer> {
-    const { blockSize } = this.capacity ?? (await this.readCapacity(options));
-    const out = await this.execute({ cdb: read10Cdb(lba, blocks), direction: 'in', allocationLength: blocks * blockSize, ...checkCallOptions(options, 'readBlocks') });
+    checkBlockRange('readBlocks', lba, blocks);
+    const call = checkCallOptions(options, 'readBlocks', true);
+    const { blockSize } = this.capacity ?? (await this.readCapacity(call));
+    const out = await this.execute({ cdb: read10Cdb(lba, blocks), direction: 'in', allocationLength: blocks * blockSize, ...call });
     return out.data;
   }
 
   /** WRITE(10) of `data` (a whole number of blocks) at `lba`. Rejects with ReservationConflictError when fenced. */
   async writeBlocks(lba: number, data: Buffer, options: CallOptions = {}): Promise<CallReport> {
-    const { blockSize } = this.capacity ?? (await this.readCapacity(options));
-    if (!Buffer.isBuffer(data) || data.length === 0 || data.length % blockSize !== 0) {
-      throw new ArgumentRangeError('ERR_INVALID_OPTION', `writeBlocks: data must be a non-empty Buffer of whole ${blockSize}-byte blocks`);
+    checkBlockRange('writeBlocks', lba, 1);
+    if (!Buffer.isBuffer(data)) throw new ArgumentTypeError('ERR_INVALID_OPTION', `writeBlocks: data must be a Buffer, got ${typeof data}`);
+    if (data.length === 0) throw new ArgumentRangeError('ERR_INVALID_OPTION', 'writeBlocks: data must not be empty');
+    const call = checkCallOptions(options, 'writeBlocks', true);
+    const { blockSize } = this.capacity ?? (await this.readCapacity(call));
+    if (data.length % blockSize !== 0) {
+      throw new ArgumentRangeError('ERR_INVALID_OPTION', `writeBlocks: data must be whole ${blockSize}-byte blocks, got ${data.length} bytes`);
     }
-    const out = await this.execute({ cdb: write10Cdb(lba, data.length / blockSize), direction: 'out', data, ...checkCallOptions(options, 'writeBlocks') });
+    checkBlockRange('writeBlocks', lba, data.length / blockSize);
+    const out = await this.execute({ cdb: write10Cdb(lba, data.length / blockSize), direction: 'out', data, ...call });
     return { unitAttentions: out.unitAttentions };
   }
 }
@@ -437,7 +490,7 @@ export async function open(path: string, options: OpenOptions = {}): Promise<Dev
   // (validation, path resolution and open(2) are synchronous; nothing is sent to the device)
   if (options === null || typeof options !== 'object') throw new ArgumentTypeError('ERR_INVALID_OPTION', 'open: options must be an object');
   for (const k of Object.keys(options)) {
-    if (k !== 'timeoutMs' && k !== 'retries' && k !== 'interface') throw new ArgumentTypeError('ERR_INVALID_OPTION', `open: unknown option "${k}" (allowed: timeoutMs, retries, interface)`);
+    if (k !== 'timeoutMs' && k !== 'retries' && k !== 'interface') throw new ArgumentRangeError('ERR_INVALID_OPTION', `open: unknown option "${k}" (allowed: timeoutMs, retries, interface)`);
   }
   checkCallOptions({ timeoutMs: options.timeoutMs }, 'open');
   const retries = validateRetryOptions(options.retries, 'open');

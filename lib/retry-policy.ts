@@ -45,8 +45,9 @@ export function validateRetryOptions(options: unknown, where: string): RetryOpti
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null) throw new ArgumentTypeError('ERR_INVALID_OPTION', `${where}: retries must be an object`);
   for (const [k, v] of Object.entries(options)) {
-    if (!(k in DEFAULT_RETRY)) throw new ArgumentTypeError('ERR_INVALID_OPTION', `${where}: unknown retries option "${k}" (allowed: ${Object.keys(DEFAULT_RETRY).join(', ')})`);
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 1000) throw new ArgumentRangeError('ERR_INVALID_OPTION', `${where}: retries.${k} must be an integer 0..1000`);
+    if (!(k in DEFAULT_RETRY)) throw new ArgumentRangeError('ERR_INVALID_OPTION', `${where}: unknown retries option "${k}" (allowed: ${Object.keys(DEFAULT_RETRY).join(', ')})`);
+    if (typeof v !== 'number') throw new ArgumentTypeError('ERR_INVALID_OPTION', `${where}: retries.${k} must be a number, got ${JSON.stringify(v) ?? typeof v} (${typeof v})`);
+    if (!Number.isInteger(v) || v < 0 || v > 1000) throw new ArgumentRangeError('ERR_INVALID_OPTION', `${where}: retries.${k} must be an integer 0..1000, got ${v}`);
   }
   return options as RetryOptions;
 }

@@ -89,7 +89,9 @@ export class SgAsyncChannel implements ScsiTransport {
       this.poller.write(packId, command.cdb, directionCode(this.native, command.direction), command.data, p.sense, command.timeoutMs);
     } catch (e) {
       this.freeSense.push(p.sense);
-      return this.settle(p, toSyscallError(e as NativeSyscallError, this.path, command.cdb));
+      const ne = e as NativeSyscallError;
+      // A failed write(2) becomes a SyscallError; anything else (a binding argument error) is kept as is.
+      return this.settle(p, typeof ne?.code === 'string' && typeof ne?.errno === 'number' ? toSyscallError(ne, this.path, command.cdb) : (e as Error));
     }
     this.pending.set(packId, p);
     p.cancelWatch = watch(command.timeoutMs + TIMEOUT_GRACE_MS, () => {

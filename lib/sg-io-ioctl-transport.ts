@@ -4,7 +4,7 @@
  * device needs CAP_SYS_RAWIO for PERSISTENT RESERVE IN/OUT. Each command
  * occupies a pool thread until it completes (UV_THREADPOOL_SIZE, default 4).
  */
-import type { NativeBinding, NativeSyscallError } from './native';
+import type { NativeBinding, NativeCompletion, NativeSyscallError } from './native';
 import type { RawResult } from './raw-result';
 import type { ScsiTransport, TransportCommand } from './scsi-transport';
 import { TIMEOUT_GRACE_MS } from './scsi-transport';
@@ -35,13 +35,17 @@ export class SgIoIoctlTransport implements ScsiTransport {
     if (command.signal?.aborted) return Promise.reject(new AbortError(`${this.path}: aborted before submission`, context, { cause: command.signal.reason }));
     const sense = Buffer.alloc(SENSE_BUFFER_LENGTH);
     const data = command.data;
+    let started: Promise<NativeCompletion>;
+    try {
+      started = this.native.sgIo(this.fd, command.cdb, directionCode(this.native, command.direction), data, sense, command.timeoutMs);
+    } catch (e) {
+      return Promise.reject(e); // argument errors from the binding: nothing was queued
+    }
     this.running++;
-    const io = this.native
-      .sgIo(this.fd, command.cdb, directionCode(this.native, command.direction), data, sense, command.timeoutMs)
-      .finally(() => {
-        this.running--;
-        this.maybeCloseFd();
-      });
+    const io = started.finally(() => {
+      this.running--;
+      this.maybeCloseFd();
+    });
     return new Promise<RawResult>((resolve, reject) => {
       let done = false;
       const finish = (f: () => void) => {

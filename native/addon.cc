@@ -249,6 +249,11 @@ class SgPoller : public Napi::ObjectWrap<SgPoller> {
       // MakeCallback runs the microtask queue afterwards: promise continuations of the
       // completed commands run now, not at some later tick.
       callback_.MakeCallback(Value(), {error, results}, *context_);
+      if (env.IsExceptionPending()) {
+        // A throw from the callback has no JS caller to go to: report it like any uncaught exception.
+        Napi::Error e = env.GetAndClearPendingException();
+        napi_fatal_exception(env, e.Value());
+      }
     }
   }
 
