@@ -25,3 +25,23 @@ export { ascName } from './asc-names';
 export { DEFAULT_RETRY, type RetryOptions } from './retry-policy';
 export type { RawResult } from './raw-result';
 export { toJSONSafe } from './hex-inspect';
+
+// ---- fencing -----------------------------------------------------------------
+export { fence, type FenceOptions, type FenceReport, type FenceDeviceReport, type ProgressEvent } from './fence';
+export { unfence, type UnfenceOptions, type UnfenceReport, type UnfenceDeviceReport } from './unfence';
+export { status, type StatusOptions, type StatusReport, type StatusDeviceReport } from './fence-status';
+export { clusterNodeKey, parseClusterNodeKey, ipv4Key, localIpv4Key, fenceScsiKey, fenceScsiKeyString, type FenceScsiKeyOptions } from './fence-keys';
+export {
+  sharedVolumeGroupDevices,
+  parseVgsReport,
+  parseLvsDevicesReport,
+  multipathPaths,
+  expandDevices,
+  sysfsWwid,
+  DeviceDiscoveryError,
+  type SharedVolumeGroupOptions,
+  type SharedVolumeGroupDevice,
+  type VgsRecord,
+  type ExpandedDevice,
+} from './device-discovery';
+export { openLogicalUnits, type LogicalUnit, type DeviceInput } from './logical-units';

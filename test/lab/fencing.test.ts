@@ -1,0 +1,199 @@
+/**
+ * The fencing layer against the real SAN: 3 nodes, 8 LUNs, 2 paths per LUN.
+ * Every step is cross-checked with sg_persist on the same devices.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import * as pr from '../../lib';
+import { fence } from '../../lib/fence';
+import { unfence } from '../../lib/unfence';
+import { status } from '../../lib/fence-status';
+import { labMap, labTools, sgPersistKeys, type LabMap } from './lab-env';
+
+const LUNS = [0, 1, 2, 3, 4, 5, 6, 7];
+const KEY = { 1: 0x5c5c0001n, 2: 0x5c5c0002n, 3: 0x5c5c0003n } as Record<number, bigint>;
+
+/** sd paths of `node` for our LUNs, on every path (multipath-style: 2 per LUN). */
+function devicesOf(map: LabMap, node: number, paths: number[] = [0, 1]): string[] {
+  return map.devices.filter((d) => d.node === node && LUNS.includes(d.lun) && paths.includes(d.path)).map((d) => d.sd);
+}
+
+function sgOf(map: LabMap, node: number, lun: number, path = 0): string {
+  const d = map.devices.find((x) => x.node === node && x.lun === lun && x.path === path);
+  if (!d) throw new Error(`no device for node ${node} LUN ${lun} path ${path}`);
+  return d.sg;
+}
+
+/** One-block WRITE from `node` to every LUN on path 0: 'ok' or the error code. */
+async function writes(map: LabMap, node: number): Promise<string[]> {
+  return Promise.all(
+    LUNS.map(async (lun) => {
+      const d = await pr.open(sgOf(map, node, lun));
+      try {
+        await d.writeBlocks(8, Buffer.alloc(512, node));
+        return 'ok';
+      } catch (e) {
+        return (e as pr.ScsiPrError).code;
+      } finally {
+        await d.close();
+      }
+    }),
+  );
+}
+
+/** sg_persist's key list must equal the library's status() keys on every LUN. */
+async function crossCheck(map: LabMap, node: number): Promise<void> {
+  const st = await status({ devices: LUNS.map((l) => sgOf(map, node, l)), key: KEY[node] });
+  for (const lun of LUNS) {
+    const dev = st.devices.find((d) => d.device === sgOf(map, node, lun));
+    expect(dev, `status() reports LUN ${lun}`).toBeDefined();
+    const theirs = sgPersistKeys(sgOf(map, node, lun));
+    expect(dev!.keys.map((k) => pr.formatKey(k)), `LUN ${lun}: scsi-pr vs sg_persist -k`).toEqual(theirs);
+  }
+}
+
+describe('fencing a node off every shared LUN', () => {
+  let map: LabMap;
+  beforeAll(() => {
+    map = labMap();
+    labTools.resetReservations(LUNS);
+  });
+  afterAll(() => {
+    labTools.resetReservations(LUNS);
+  });
+
+  it('unfences all three nodes on every path and reserves every LUN (type 5)', async () => {
+    for (const node of [1, 2, 3]) {
+      const r = await unfence({ devices: devicesOf(map, node), key: KEY[node] });
+      expect(r.ok, JSON.stringify(pr.toJSONSafe(r))).toBe(true);
+      expect(r.devices).toHaveLength(LUNS.length); // 16 paths grouped into 8 LUs by WWN
+      for (const d of r.devices) {
+        expect(d.paths).toBe(2);
+        expect(d.pathsRegistered).toBe(2);
+      }
+    }
+    const st = await status({ devices: devicesOf(map, 2, [0]), key: KEY[2] });
+    expect(st.registeredEverywhere).toBe(true);
+    for (const d of st.devices) {
+      expect(d.registrations).toBe(2); // both of node 2's I_T nexuses
+      expect(d.keys).toHaveLength(6); // 3 nodes x 2 paths
+      expect(d.reservation?.key).toBe(KEY[1]);
+      expect(d.reservation?.type).toBe(5);
+    }
+    await crossCheck(map, 2);
+    expect(await writes(map, 3)).toEqual(LUNS.map(() => 'ok'));
+  });
+
+  it('node 1 fences node 3: node 3 is refused everywhere, nodes 1 and 2 still write', async () => {
+    const r = await fence({ devices: devicesOf(map, 1), key: KEY[1], victimKey: KEY[3] });
+    expect(r.lost).toBe(false);
+    expect(r.ok, JSON.stringify(pr.toJSONSafe(r))).toBe(true);
+    expect(r.fenced).toHaveLength(LUNS.length);
+    for (const d of r.devices) {
+      expect(d.outcome).toBe('fenced');
+      expect(d.generationAfter!).toBeGreaterThan(d.generationBefore!);
+      expect(d.reservation?.key).toBe(KEY[1]);
+    }
+    expect(await writes(map, 3)).toEqual(LUNS.map(() => 'ERR_RESERVATION_CONFLICT'));
+    expect(await writes(map, 1)).toEqual(LUNS.map(() => 'ok'));
+    expect(await writes(map, 2)).toEqual(LUNS.map(() => 'ok'));
+    for (const lun of LUNS) expect(sgPersistKeys(sgOf(map, 2, lun))).not.toContain(pr.formatKey(KEY[3]));
+    await crossCheck(map, 1);
+
+    // Fencing again is idempotent: every LU is already fenced.
+    const again = await fence({ devices: devicesOf(map, 1, [0]), key: KEY[1], victimKey: KEY[3] });
+    expect(again.ok).toBe(true);
+    expect(again.devices.every((d) => d.outcome === 'already-fenced')).toBe(true);
+  });
+
+  it('a fenced node cannot fence back: it finds its own key gone and reports that it lost', async () => {
+    const r = await fence({ devices: devicesOf(map, 3, [0]), key: KEY[3], victimKey: KEY[1] });
+    expect(r.lost).toBe(true);
+    expect(r.ok).toBe(false);
+    expect(r.devices.every((d) => d.outcome === 'lost')).toBe(true);
+    expect(await writes(map, 1)).toEqual(LUNS.map(() => 'ok'));
+    await crossCheck(map, 1);
+  });
+
+  it('node 3 comes back with a new iSCSI session (new ISID) and unfences itself', async () => {
+    const before = map.nodes[2].luns[0].isid;
+    labTools.logout(3);
+    map = labTools.login(3);
+    expect(map.nodes[2].luns[0].isid).not.toBe(before);
+    const r = await unfence({ devices: devicesOf(map, 3), key: KEY[3] });
+    expect(r.ok, JSON.stringify(pr.toJSONSafe(r))).toBe(true);
+    expect(r.devices.every((d) => d.reservation === 'existing' && d.holder === KEY[1])).toBe(true);
+    expect(await writes(map, 3)).toEqual(LUNS.map(() => 'ok'));
+    await crossCheck(map, 3);
+  });
+
+  it('two nodes fencing each other at the same moment: exactly one survives, on every LUN, 20 times', async () => {
+    const tally = { 1: 0, 2: 0 } as Record<number, number>;
+    for (let round = 0; round < 20; round++) {
+      labTools.resetReservations(LUNS);
+      for (const node of [1, 2]) expect((await unfence({ devices: devicesOf(map, node, [0]), key: KEY[node] })).ok).toBe(true);
+      const [a, b] = await Promise.all([
+        fence({ devices: devicesOf(map, 1, [0]), key: KEY[1], victimKey: KEY[2] }),
+        fence({ devices: devicesOf(map, 2, [0]), key: KEY[2], victimKey: KEY[1] }),
+      ]);
+      expect([a.ok && !a.lost, b.ok && !b.lost].filter(Boolean), `round ${round}: exactly one winner`).toHaveLength(1);
+      const winner = a.ok ? 1 : 2;
+      const loser = 3 - winner;
+      tally[winner]++;
+      expect((winner === 1 ? b : a).lost, `round ${round}: the loser knows it lost`).toBe(true);
+      for (const lun of LUNS) {
+        const keys = sgPersistKeys(sgOf(map, winner, lun));
+        expect(keys, `round ${round} LUN ${lun}`).toContain(pr.formatKey(KEY[winner]));
+        expect(keys, `round ${round} LUN ${lun}: no split`).not.toContain(pr.formatKey(KEY[loser]));
+      }
+    }
+    expect(tally[1] + tally[2]).toBe(20);
+  });
+
+  it('a LUN that disappears during fence is named in the report; the others are fenced', async () => {
+    labTools.resetReservations(LUNS);
+    for (const node of [1, 2]) expect((await unfence({ devices: devicesOf(map, node, [0]), key: KEY[node] })).ok).toBe(true);
+    labTools.removeLun(5);
+    try {
+      const r = await fence({ devices: devicesOf(map, 1, [0]), key: KEY[1], victimKey: KEY[2], timeoutMs: 10_000 });
+      const lun5 = sgOf(map, 1, 5);
+      const bad = r.devices.find((d) => d.device === map.devices.find((x) => x.sg === lun5)!.sd);
+      expect(r.ok).toBe(false);
+      expect(r.lost).toBe(false);
+      expect(bad?.ok).toBe(false);
+      expect(bad?.error).toBeInstanceOf(pr.ScsiPrError);
+      expect(r.notFenced).toEqual([bad!.device]);
+      expect(r.fenced).toHaveLength(LUNS.length - 1);
+    } finally {
+      labTools.restoreLun(5);
+    }
+  });
+
+  it('with one portal down, fence fails over to the other path of every LUN', async () => {
+    labTools.resetReservations(LUNS);
+    for (const node of [1, 2]) expect((await unfence({ devices: devicesOf(map, node), key: KEY[node] })).ok).toBe(true);
+    labTools.portalDown(1);
+    try {
+      const r = await fence({ devices: devicesOf(map, 1), key: KEY[1], victimKey: KEY[2], timeoutMs: 15_000 });
+      expect(r.ok, JSON.stringify(pr.toJSONSafe(r))).toBe(true);
+      expect(r.fenced).toHaveLength(LUNS.length);
+    } finally {
+      labTools.portalUp(1);
+    }
+    // Wait for the portal-1 sessions to come back before the next file runs.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const m = labTools.map();
+      if (m.devices.filter((d) => d.path === 0).every((d) => d.sd && d.sg)) {
+        try {
+          const d = await pr.open(sgOf(m, 1, 0, 0));
+          await d.testUnitReady({ timeoutMs: 3000 }).finally(() => d.close());
+          break;
+        } catch {
+          /* not yet */
+        }
+      }
+      if (Date.now() > deadline) throw new Error('portal 1 sessions did not recover');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  });
+});
