@@ -68,6 +68,7 @@ export interface FenceDeviceReport {
   generationAfter?: number;
   /** Reservation after the operation. */
   reservation?: { key: bigint; type: number } | null;
+  /** From the start of the operation until this LU's last step finished (ms). */
   durationMs: number;
 }
 
@@ -82,6 +83,8 @@ export interface FenceReport {
   notFenced: string[];
   devices: FenceDeviceReport[];
   durationMs: number;
+  /** Wall time of each phase (ms): open (paths + WWN grouping), check, arbiter, preempt (fan-out), verify, close. */
+  phases: Record<'open' | 'check' | 'arbiter' | 'preempt' | 'verify' | 'close', number>;
 }
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -95,14 +98,19 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
   const type = parseReservationType(options.type ?? 5);
   const call = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
   const t0 = now();
+  const phases = { open: 0, check: 0, arbiter: 0, preempt: 0, verify: 0, close: 0 };
+  let mark = t0;
+  const phaseDone = (name: keyof typeof phases) => {
+    const t = now();
+    phases[name] = t - mark;
+    mark = t;
+  };
   const set = await openLogicalUnits(options.devices, options.open);
+  phaseDone('open');
+  let closed = false;
   try {
     const reports = new Map<LogicalUnit, FenceDeviceReport>();
-    const started = new Map<LogicalUnit, number>();
-    for (const lu of set.units) {
-      reports.set(lu, { device: luName(lu), wwn: lu.wwn, outcome: 'not-attempted', ok: false, durationMs: 0 });
-      started.set(lu, now());
-    }
+    for (const lu of set.units) reports.set(lu, { device: luName(lu), wwn: lu.wwn, outcome: 'not-attempted', ok: false, durationMs: 0 });
     const total = set.units.length;
     const progress = (phase: string) => {
       let done = 0;
@@ -139,6 +147,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
       }),
     );
 
+    phaseDone('check');
     const candidates = set.units.filter((lu) => victimThere.get(lu) === true);
     const preempt = async (lu: LogicalUnit): Promise<boolean> => {
       try {
@@ -170,10 +179,12 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
         }
         if (lost) break;
       }
+      phaseDone('arbiter');
       if (!lost && rest.length > 0) {
         const fanned = progress('preempt');
         await Promise.all(rest.map(async (lu) => fanned(lu, await preempt(lu))));
       }
+      phaseDone('preempt');
     }
 
     // 4. verify every LU we could reach
@@ -182,7 +193,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
       set.units.map(async (lu) => {
         const r = reports.get(lu)!;
         if (r.outcome !== 'fenced' && r.outcome !== 'already-fenced') {
-          r.durationMs = now() - started.get(lu)!;
+          r.durationMs = now() - t0;
           return;
         }
         try {
@@ -204,9 +215,13 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
           r.error = e as Error;
           verified(lu, false);
         }
-        r.durationMs = now() - started.get(lu)!;
+        r.durationMs = now() - t0;
       }),
     );
+    phaseDone('verify');
+    closed = true;
+    await set.close();
+    phaseDone('close');
 
     const devices = set.units.map((lu) => reports.get(lu)!);
     return withHexInspect({
@@ -216,8 +231,9 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
       notFenced: devices.filter((d) => !d.ok).map((d) => d.device),
       devices,
       durationMs: now() - t0,
+      phases,
     });
   } finally {
-    await set.close();
+    if (!closed) await set.close();
   }
 }

@@ -35,8 +35,16 @@ export function isPathFailure(e: unknown): boolean {
   return e instanceof TransportError || e instanceof SyscallError || e instanceof TimeoutError || e instanceof DeviceClosedError;
 }
 
+/** WWNs are fixed for a device's lifetime: read sysfs once per open Device. */
+const wwnCache = new WeakMap<Device, string | null>();
+
 function wwnOfDevice(d: Device): string | undefined {
-  return (d.info.sgPath && sysfsWwid(d.info.sgPath)) || (d.info.blockPath && sysfsWwid(d.info.blockPath)) || undefined;
+  let w = wwnCache.get(d);
+  if (w === undefined) {
+    w = (d.info.sgPath && sysfsWwid(d.info.sgPath)) || (d.info.blockPath && sysfsWwid(d.info.blockPath)) || null;
+    wwnCache.set(d, w);
+  }
+  return w ?? undefined;
 }
 
 /**
@@ -102,6 +110,7 @@ export async function openLogicalUnits(devices: readonly DeviceInput[], options:
       if (!wwn && inquiryFallback) {
         try {
           wwn = (await e.device.inquiry()).wwn;
+          wwnCache.set(e.device, wwn ?? null);
         } catch {
           /* keep undefined */
         }

@@ -19,16 +19,17 @@ export interface PrInRequest {
 }
 
 /**
- * Default allocation length per PR IN action: 8192 for read-keys and
- * read-full-status (callers re-issue with up to 65535 when the additional
- * length says more is available), 24 for read-reservation (8-byte header + one
+ * Default allocation length per PR IN action: 1024 for read-keys (126 keys)
+ * and 4096 for read-full-status (dozens of iSCSI descriptors); callers re-issue
+ * with up to 65535 when the additional length says more is available. Small
+ * defaults keep the common case (a handful of cluster nodes) cheap, 24 for read-reservation (8-byte header + one
  * 16-byte descriptor), 8 for report-capabilities (the whole response).
  */
 export const DEFAULT_PR_IN_ALLOCATION_LENGTH: Readonly<Record<PrInActionName, number>> = Object.freeze({
-  'read-keys': 8192,
+  'read-keys': 1024,
   'read-reservation': 24,
   'report-capabilities': 8,
-  'read-full-status': 8192,
+  'read-full-status': 4096,
 });
 
 const CODES: Readonly<Record<PrInActionName, number>> = {
