@@ -20,7 +20,6 @@ const red = (/** @type {string} */ s) => (tty ? `\x1b[31m${s}\x1b[0m` : s);
 const green = (/** @type {string} */ s) => (tty ? `\x1b[32m${s}\x1b[0m` : s);
 let stepNo = 0;
 const step = (/** @type {string} */ s) => console.log(`\n${bold(`${++stepNo}. ${s}`)}`);
-const ms = (/** @type {bigint} */ t0) => (Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1);
 
 /** Try a one-block WRITE from every device of a node; returns 'ok' or the error code per LUN. */
 async function writeFrom(/** @type {any[]} */ devs) {
@@ -44,9 +43,11 @@ async function main() {
   const id = await nodes[0][0].inquiry();
   console.log(`LUN 0 is ${id.vendor} ${id.product} ${id.revision}, serial ${id.serialNumber}, ${id.wwn}`);
 
-  step('Every node registers its key on every LUN (unfence), node 1 takes a Write Exclusive, Registrants Only reservation');
-  await Promise.all(nodes.map((devs, i) => Promise.all(devs.map((d) => d.registerAndIgnoreExistingKey({ newKey: KEYS[i] })))));
-  await Promise.all(nodes[0].map((d) => d.reserve({ key: KEYS[0], type: 'write-exclusive-registrants-only' })));
+  step('Every node unfences: pr.unfence() registers its key on every LUN; the first takes a Write Exclusive, Registrants Only reservation');
+  for (let i = 0; i < nodes.length; i++) {
+    const u = await pr.unfence({ devices: nodes[i], key: KEYS[i] });
+    console.log(`  node ${i + 1}: ${u.ok ? green('unfenced') : red('FAILED')} on ${u.devices.length} LUNs in ${u.durationMs.toFixed(1)} ms (${u.devices.filter((d) => d.reservation === 'reserved').length} reservations taken)`);
+  }
   const keys = await nodes[1][0].readKeys();
   const res = await nodes[1][0].readReservation();
   console.log(`  LUN 0 keys: ${keys.keys.map(pr.formatKey).join(', ')} (generation ${keys.generation})`);
@@ -55,11 +56,13 @@ async function main() {
   step('All nodes write to the shared LUNs (registrants may write)');
   for (let i = 0; i < nodes.length; i++) console.log(`  node ${i + 1}: ${summarize(await writeFrom(nodes[i]))}`);
 
-  step(`Node 3 stops answering. Node 1 fences it: PREEMPT AND ABORT of key ${pr.formatKey(KEYS[2])} on all ${luns} LUNs at once`);
-  const t0 = process.hrtime.bigint();
-  const outcome = await Promise.allSettled(nodes[0].map((d) => d.preemptAndAbort({ key: KEYS[0], preemptKey: KEYS[2], type: 'write-exclusive-registrants-only' })));
-  const fenced = outcome.filter((o) => o.status === 'fulfilled').length;
-  console.log(`  ${fenced}/${luns} LUNs fenced in ${ms(t0)} ms (one process, no child processes, all commands in flight together)`);
+  step(`Node 3 stops answering. Node 1 fences it: pr.fence() removes key ${pr.formatKey(KEYS[2])} from all ${luns} LUNs`);
+  const report = await pr.fence({ devices: nodes[0], key: KEYS[0], victimKey: KEYS[2] });
+  const p = report.phases;
+  console.log(`  ${report.ok ? green(`${report.fenced.length}/${luns} LUNs verified fenced`) : red(`NOT fenced: ${report.notFenced.join(', ')}`)} in ${report.durationMs.toFixed(1)} ms, one process, no child processes`);
+  console.log(`  check ${p.check.toFixed(1)} ms (our key on every LUN) | arbiter ${p.arbiter.toFixed(1)} ms (first LUN by WWN) | fan-out ${p.preempt.toFixed(1)} ms | verify ${p.verify.toFixed(1)} ms`);
+  const d0 = report.devices[0];
+  console.log(`  e.g. ${d0.device}: ${d0.outcome}, generation ${d0.generationBefore} -> ${d0.generationAfter}, reservation held by ${d0.reservation ? pr.formatKey(d0.reservation.key) : 'nobody'}`);
   const after = await nodes[0][0].readKeys();
   console.log(`  LUN 0 keys now: ${after.keys.map(pr.formatKey).join(', ')} (generation ${after.generation})`);
 
@@ -68,6 +71,10 @@ async function main() {
   for (let i = 0; i < 2; i++) console.log(`  node ${i + 1}: ${summarize(await writeFrom(nodes[i]))}`);
   const ua = (await Promise.all(nodes[2].map((d) => d.readKeys()))).flatMap((r) => r.unitAttentions);
   if (ua.length) console.log(`  (node 3 saw ${ua.length} UNIT ATTENTION(s), e.g. ${pr.formatSense(ua[0])}; scsi-pr retried them)`);
+
+  step('Node 3, still running, tries to fence node 1 back: it finds its own key gone and stops');
+  const back = await pr.fence({ devices: nodes[2], key: KEYS[2], victimKey: KEYS[0] });
+  console.log(`  node 3's fence: lost=${back.lost}, ok=${back.ok} — ${back.devices[0].error ? back.devices[0].error.message : ''}`);
 
   step('Cross-check with sg_persist (sg3_utils) from node 2');
   const sg = spawnSync('sg_persist', ['-n', '-k', map.nodes[1].luns[0].sg], { encoding: 'utf8' });
@@ -80,8 +87,10 @@ async function main() {
   const node3 = map.nodes[2];
   console.log(`  node 3 is now ${node3.luns[0].transportId} on ${node3.luns.map((/** @type {any} */ l) => l.sg).join(' ')}`);
   nodes[2] = await Promise.all(node3.luns.map((/** @type {any} */ l) => pr.open(l.sg)));
-  await Promise.all(nodes[2].map((d) => d.registerAndIgnoreExistingKey({ newKey: KEYS[2] })));
-  console.log(`  node 3: ${summarize(await writeFrom(nodes[2]))}`);
+  const again = await pr.unfence({ devices: nodes[2], key: KEYS[2] });
+  console.log(`  node 3 unfence: ${again.ok ? green('ok') : red('FAILED')}; ${summarize(await writeFrom(nodes[2]))}`);
+  const st = await pr.status({ devices: nodes[1], key: KEYS[1] });
+  console.log(`  status from node 2: registered on ${st.devices.filter((d) => d.registered).length}/${st.devices.length} LUNs, ${st.devices[0].keys.length} keys on LUN 0, reservation held by ${st.devices[0].reservation ? pr.formatKey(st.devices[0].reservation.key) : 'nobody'}`);
 
   step('Clean up: node 1 clears every LUN');
   await Promise.all(nodes[0].map((d) => d.clear({ key: KEYS[0] })));
