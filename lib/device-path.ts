@@ -6,9 +6,9 @@
  * the block device itself is used (SG_IO ioctl). Anything else is refused with
  * a DeviceError naming the path and the reason, before any I/O.
  */
-import { existsSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DeviceError } from './errors';
+import { DeviceError, SyscallError } from './errors';
 import { ArgumentTypeError } from './invalid-argument';
 
 /** How a device path was resolved. */
@@ -66,9 +66,17 @@ export function resolveDevicePath(path: string): ResolvedDevicePath {
     resolved = realpathSync(path);
     st = statSync(resolved);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new DeviceError('ERR_DEVICE_NOT_FOUND', `${path}: no such device`, { path });
-    throw new DeviceError('ERR_DEVICE_NOT_FOUND', `${path}: cannot access (${code ?? String(e)})`, { path });
+    const fsErr = e as NodeJS.ErrnoException;
+    const fields = { errno: fsErr.errno, syscall: fsErr.syscall, cause: e };
+    if (fsErr.code === 'ENOENT' || fsErr.code === 'ENOTDIR') {
+      const link = readlinkOr(path);
+      const why = link !== undefined ? `is a symbolic link to ${link}, which does not exist` : 'no such device';
+      throw new DeviceError('ERR_DEVICE_NOT_FOUND', `${path}: ${why}`, { path }, fields);
+    }
+    if (typeof fsErr.code === 'string' && typeof fsErr.errno === 'number') {
+      throw new SyscallError(`${fsErr.code}: ${fsErr.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')}, ${fsErr.syscall ?? 'stat'} '${path}'`, { code: fsErr.code, errno: fsErr.errno, syscall: fsErr.syscall ?? 'stat' }, { path });
+    }
+    throw new DeviceError('ERR_DEVICE_NOT_FOUND', `${path}: cannot access (${String(e)})`, { path }, fields);
   }
   const ctx = { path };
   const shown = resolved === path ? path : `${path} (-> ${resolved})`;
@@ -109,6 +117,14 @@ export function resolveDevicePath(path: string): ResolvedDevicePath {
     return { requested: path, resolved, openPath: resolved, via: 'block', blockPath, hctl: hctlOf(sysDevice) };
   }
   throw new DeviceError('ERR_NOT_A_DEVICE', `${shown} is not a device node`, ctx);
+}
+
+function readlinkOr(p: string): string | undefined {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return undefined;
+  }
 }
 
 function readdirOr(p: string): string[] {

@@ -48,6 +48,7 @@ import {
 import { inquiryCdb, read10Cdb, readCapacity10Cdb, testUnitReadyCdb, write10Cdb } from './cdb';
 import { parseDeviceIdentificationVpd, parseStandardInquiry, parseUnitSerialVpd, wwnOf, type Designator, type StandardInquiry } from './inquiry';
 import { withHexInspect } from './hex-inspect';
+import { onAbort } from './abort-listener';
 
 /** Default per-command timeout. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -206,14 +207,15 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new AbortError('aborted during retry backoff', {}, { cause: signal.reason }));
     const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      stop?.();
       resolve();
     }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new AbortError('aborted during retry backoff', {}, { cause: signal?.reason }));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const stop = signal
+      ? onAbort(signal, () => {
+          clearTimeout(t);
+          reject(new AbortError('aborted during retry backoff', {}, { cause: signal.reason }));
+        })
+      : undefined;
   });
 }
 

@@ -50,7 +50,16 @@ export class SyscallError extends ScsiPrError {
 }
 
 /** The path cannot be used as a SCSI device (missing, directory, partition, not SCSI…). */
-export class DeviceError extends ScsiPrError {}
+export class DeviceError extends ScsiPrError {
+  /** When a file-system lookup failed: its errno (negative, like Node's fs) and system call. */
+  readonly errno?: number;
+  readonly syscall?: string;
+  constructor(code: string, message: string, context: ErrorContext = {}, fs?: { errno?: number; syscall?: string; cause?: unknown }) {
+    super(code, message, context, fs?.cause === undefined ? undefined : { cause: fs.cause });
+    if (fs?.errno !== undefined) this.errno = fs.errno;
+    if (fs?.syscall !== undefined) this.syscall = fs.syscall;
+  }
+}
 
 /** The initiator's transport failed (host or driver status other than OK/SENSE). */
 export class TransportError extends ScsiPrError {

@@ -11,6 +11,7 @@ import { TIMEOUT_GRACE_MS } from './scsi-transport';
 import { AbortError, DeviceClosedError, SyscallError, TimeoutError } from './errors';
 import { toSyscallError, directionCode, SENSE_BUFFER_LENGTH } from './transport-common';
 import { watch } from './watchdog';
+import { onAbort } from './abort-listener';
 
 interface Pending {
   command: TransportCommand;
@@ -19,7 +20,7 @@ interface Pending {
   resolve: (r: RawResult) => void;
   reject: (e: Error) => void;
   cancelWatch?: () => void;
-  onAbort?: () => void;
+  stopAbortListener?: () => void;
   /** Settled early (timeout, abort, close): the kernel still owns the buffers until completion. */
   abandoned: boolean;
 }
@@ -58,9 +59,12 @@ export class SgAsyncChannel implements ScsiTransport {
       if (command.signal?.aborted) return reject(new AbortError(`${this.path}: aborted before submission`, context, { cause: command.signal.reason }));
       const p: Pending = { command, sense: EMPTY, resolve, reject, abandoned: false };
       if (command.signal) {
-        p.onAbort = () => this.abandon(p, new AbortError(`${this.path}: aborted`, context, { cause: command.signal?.reason }));
-        command.signal.addEventListener('abort', p.onAbort, { once: true });
+        p.stopAbortListener = onAbort(command.signal, () => this.abandon(p, new AbortError(`${this.path}: aborted`, context, { cause: command.signal?.reason })));
       }
+      // The deadline runs from submission: a command waiting behind the 16 in the kernel times out too.
+      p.cancelWatch = watch(command.timeoutMs + TIMEOUT_GRACE_MS, () => {
+        this.abandon(p, new TimeoutError(`${this.path}: no completion within ${command.timeoutMs} ms (+${TIMEOUT_GRACE_MS} ms grace)`, command.timeoutMs, context));
+      });
       if (this.pending.size < this.native.SG_MAX_QUEUE) this.write(p);
       else this.waiting.push(p);
     });
@@ -94,9 +98,6 @@ export class SgAsyncChannel implements ScsiTransport {
       return this.settle(p, typeof ne?.code === 'string' && typeof ne?.errno === 'number' ? toSyscallError(ne, this.path, command.cdb) : (e as Error));
     }
     this.pending.set(packId, p);
-    p.cancelWatch = watch(command.timeoutMs + TIMEOUT_GRACE_MS, () => {
-      this.abandon(p, new TimeoutError(`${this.path}: no completion within ${command.timeoutMs} ms (+${TIMEOUT_GRACE_MS} ms grace)`, command.timeoutMs, { path: this.path, cdb: command.cdb }));
-    });
   }
 
   private allocatePackId(): number {
@@ -118,7 +119,7 @@ export class SgAsyncChannel implements ScsiTransport {
     if (p.abandoned) return;
     p.abandoned = true;
     p.cancelWatch?.();
-    if (p.onAbort) p.command.signal?.removeEventListener('abort', p.onAbort);
+    p.stopAbortListener?.();
     if (outcome instanceof Error) p.reject(outcome);
     else p.resolve(outcome);
   }

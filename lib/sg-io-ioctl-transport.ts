@@ -10,6 +10,7 @@ import type { ScsiTransport, TransportCommand } from './scsi-transport';
 import { TIMEOUT_GRACE_MS } from './scsi-transport';
 import { AbortError, DeviceClosedError, TimeoutError } from './errors';
 import { toSyscallError, directionCode, SENSE_BUFFER_LENGTH } from './transport-common';
+import { onAbort } from './abort-listener';
 
 /** SG_IO ioctl transport for one open device. */
 export class SgIoIoctlTransport implements ScsiTransport {
@@ -53,14 +54,13 @@ export class SgIoIoctlTransport implements ScsiTransport {
         done = true;
         clearTimeout(timer);
         this.rejectors.delete(fail);
-        if (onAbort) command.signal?.removeEventListener('abort', onAbort);
+        stopAbortListener?.();
         f();
       };
       const fail = (e: Error) => finish(() => reject(e));
       const timer = setTimeout(() => fail(new TimeoutError(`${this.path}: no completion within ${command.timeoutMs} ms (+${TIMEOUT_GRACE_MS} ms grace)`, command.timeoutMs, context)), command.timeoutMs + TIMEOUT_GRACE_MS);
       timer.unref();
-      const onAbort = command.signal ? () => fail(new AbortError(`${this.path}: aborted`, context, { cause: command.signal?.reason })) : undefined;
-      if (onAbort) command.signal?.addEventListener('abort', onAbort, { once: true });
+      const stopAbortListener = command.signal ? onAbort(command.signal, () => fail(new AbortError(`${this.path}: aborted`, context, { cause: command.signal?.reason }))) : undefined;
       this.rejectors.add(fail);
       io.then(
         (c) => finish(() => resolve({

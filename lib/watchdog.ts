@@ -7,7 +7,8 @@
  * clock read is a system call that costs as much as the SCSI command. Instead a
  * single unref'd ticker advances a counter once per second while anything is
  * watched, and entries expire when the counter passes their deadline; the
- * watchdog therefore fires between timeout+grace and timeout+grace+1 s.
+ * watchdog therefore fires between timeout+grace and timeout+grace+2 s
+ * (never early).
  */
 const TICK_MS = 1000;
 
@@ -34,7 +35,7 @@ function onTick(): void {
   }
 }
 
-/** Call `onExpire` if not cancelled within about `ms` (+ up to 1 s). Returns the cancel function. */
+/** Call `onExpire` if not cancelled within `ms` (it fires after `ms` and before `ms` + 2 s). Returns the cancel function. */
 export function watch(ms: number, onExpire: () => void): () => void {
   const entry: Entry = { deadlineTick: tick + Math.ceil(ms / TICK_MS) + 1, onExpire };
   entries.add(entry);

@@ -151,8 +151,9 @@ function setNetem(o) {
 
 /**
  * Wipe persistent-reservation state on LUNs (default: all) from node 1, path 0:
- * REGISTER AND IGNORE EXISTING KEY with a scratch key, then CLEAR. Uses sg_persist
- * (independent of scsi-pr); UNIT ATTENTIONs are retried.
+ * REGISTER AND IGNORE EXISTING KEY with a scratch key, then CLEAR; then drain
+ * pending UNIT ATTENTIONs on every node's devices of those LUNs (TEST UNIT READY).
+ * Uses sg3_utils (independent of scsi-pr).
  * @param {number[]} [luns]
  */
 function resetReservations(luns) {
@@ -169,6 +170,13 @@ function resetReservations(luns) {
         if (r.status !== 6) break; // 6 = UNIT ATTENTION: retry
       }
       if (!r || r.status !== 0) throw new Error(`lab: sg_persist ${args.join(' ')} ${d.sg} failed (${r?.status}): ${r?.stderr}`);
+    }
+  }
+  // Drain the UNIT ATTENTIONs this (and earlier files' work) left on every node's
+  // devices of these LUNs, so tools without UA retry (sg_persist) start clean.
+  for (const d of m.devices.filter((x) => all.includes(x.lun) && x.sg)) {
+    for (let i = 0; i < 8; i++) {
+      if (spawnSync('sg_turs', [d.sg]).status === 0) break;
     }
   }
 }

@@ -3,7 +3,7 @@
  * SCSI stack in between. Uses only sg3_utils (independent of scsi-pr).
  */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { labMap, dev, run, sgRawWrite, sgPersistKeys, sgPersistReservation, SG_EXIT, type LabMap } from './lab-env';
+import { labMap, labTools, dev, run, sgRawWrite, sgPersistKeys, sgPersistReservation, SG_EXIT, type LabMap } from './lab-env';
 
 const LUN = 0; // this file owns LUN 0
 
@@ -11,6 +11,7 @@ describe('the SAN lab', () => {
   let map: LabMap;
   beforeAll(() => {
     map = labMap();
+    labTools.resetReservations([LUN]); // other files use LUN 0 too: start from a clean slate
   });
 
   it('gives every node its own sd/sg device per LUN, each a distinct I_T nexus', () => {
