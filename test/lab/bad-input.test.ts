@@ -207,7 +207,7 @@ const PATH_ROWS: Row[] = [
     name: 'path: a dangling symlink',
     call: (c) => pr.open(scratchPath(c, 'dangling-link')),
     cls: pr.DeviceError, code: 'ERR_DEVICE_NOT_FOUND',
-    msg: (c) => [new RegExp(`^${lit(scratchPath(c, 'dangling-link')).source}: no such device`)],
+    msg: (c) => [new RegExp(`^${lit(scratchPath(c, 'dangling-link')).source}: is a symbolic link to /dev/sdzz-gone, which does not exist$`)],
     path: (c) => scratchPath(c, 'dangling-link'),
   },
   {
