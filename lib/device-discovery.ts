@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { realpath as realpathAsync } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ScsiPrError } from './errors';
-import { ArgumentRangeError, ArgumentTypeError } from './invalid-argument';
+import { ArgumentRangeError, ArgumentTypeError, describeValue } from './invalid-argument';
 
 // ---------------------------------------------------------------------------
 // LVM report parsing
@@ -87,11 +87,11 @@ const UNKNOWN_PV = new Set(['[unknown]', 'unknown device']);
 
 function parseReport(text: string, options: ReportParseOptions, kind: 'vgs' | 'lvs'): VgsRecord[] {
   if (typeof text !== 'string') {
-    throw new ArgumentTypeError('ERR_INVALID_OPTION', `${kind} output must be a string; received ${describe(text)}`);
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `${kind} output must be a string; received ${describeValue(text)}`);
   }
   const sep = options.separator ?? '|';
   if (typeof sep !== 'string' || sep.length === 0 || /\s/.test(sep)) {
-    throw new ArgumentRangeError('ERR_INVALID_OPTION', `separator must be a non-blank string; received ${describe(sep)}`);
+    throw new ArgumentRangeError('ERR_INVALID_OPTION', `separator must be a non-blank string; received ${describeValue(sep)}`);
   }
   const out: VgsRecord[] = [];
   const seen = new Set<string>();
@@ -272,7 +272,7 @@ export const VGS_ARGS: readonly string[] = Object.freeze([
  */
 export async function sharedVolumeGroupDevices(options: SharedVolumeGroupOptions = {}): Promise<SharedVolumeGroupDevice[]> {
   if (typeof options !== 'object' || options === null) {
-    throw new ArgumentTypeError('ERR_INVALID_OPTION', `options must be an object; received ${describe(options)}`);
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `options must be an object; received ${describeValue(options)}`);
   }
   const { vgs: wanted, run = execFileRunner, vgsPath = 'vgs', timeoutMs = 30_000, extraArgs = [], allowMissingPvs = false, realpath = realpathAsync } = options;
   if (wanted !== undefined && (!Array.isArray(wanted) || wanted.some((v) => typeof v !== 'string' || v === ''))) {
@@ -281,7 +281,7 @@ export async function sharedVolumeGroupDevices(options: SharedVolumeGroupOptions
   if (typeof run !== 'function') throw new ArgumentTypeError('ERR_INVALID_OPTION', 'run must be a function');
   if (typeof vgsPath !== 'string' || vgsPath === '') throw new ArgumentTypeError('ERR_INVALID_OPTION', 'vgsPath must be a non-empty string');
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new ArgumentRangeError('ERR_INVALID_OPTION', `timeoutMs must be a positive number; received ${describe(timeoutMs)}`);
+    throw new ArgumentRangeError('ERR_INVALID_OPTION', `timeoutMs must be a positive number; received ${describeValue(timeoutMs)}`);
   }
   if (!Array.isArray(extraArgs) || extraArgs.some((a) => typeof a !== 'string')) {
     throw new ArgumentTypeError('ERR_INVALID_OPTION', 'extraArgs must be an array of strings');
@@ -455,7 +455,7 @@ function mpathSlaves(dm: string, root: string, depth: number): string[] | undefi
 
 function checkPath(path: unknown, what: string): asserts path is string {
   if (typeof path !== 'string' || path.length === 0) {
-    throw new ArgumentTypeError('ERR_INVALID_PATH', `${what} must be a non-empty string; received ${describe(path)}`);
+    throw new ArgumentTypeError('ERR_INVALID_PATH', `${what} must be a non-empty string; received ${describeValue(path)}`);
   }
 }
 
@@ -546,12 +546,12 @@ export interface ExpandedDevice {
  */
 export async function expandDevices(devices: string[], options: ExpandDevicesOptions = {}): Promise<ExpandedDevice[]> {
   if (!Array.isArray(devices)) {
-    throw new ArgumentTypeError('ERR_INVALID_OPTION', `devices must be an array of device paths; received ${describe(devices)}`);
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `devices must be an array of device paths; received ${describeValue(devices)}`);
   }
   for (const d of devices) checkPath(d, 'each device');
   const { sysfsRoot = defaultSysfsRoot(), realpath = realpathAsync, wholeDisk = true, order = 'input' } = options;
   if (order !== 'input' && order !== 'wwid') {
-    throw new ArgumentRangeError('ERR_INVALID_OPTION', `order must be 'input' or 'wwid'; received ${describe(order)}`);
+    throw new ArgumentRangeError('ERR_INVALID_OPTION', `order must be 'input' or 'wwid'; received ${describeValue(order)}`);
   }
   const resolvedNames = await Promise.all(
     devices.map(async (d) => {
@@ -592,13 +592,6 @@ export async function expandDevices(devices: string[], options: ExpandDevicesOpt
 // helpers
 // ---------------------------------------------------------------------------
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'undefined';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
-}
 
 function shellQuote(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;

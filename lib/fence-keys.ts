@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { ScsiPrError } from './errors';
-import { ArgumentRangeError, ArgumentTypeError } from './invalid-argument';
+import { ArgumentRangeError, ArgumentTypeError, describeValue } from './invalid-argument';
 import { parseKey, type KeyInput } from './keys';
 
 // ---------------------------------------------------------------------------
@@ -58,7 +58,7 @@ export interface ClusterNodeKeyFields {
  */
 export function clusterNodeKey(fields: ClusterNodeKeyFields): bigint {
   if (typeof fields !== 'object' || fields === null) {
-    throw new ArgumentTypeError('ERR_INVALID_OPTION', `clusterNodeKey expects an object { clusterId, nodeId }; received ${describe(fields)}`);
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `clusterNodeKey expects an object { clusterId, nodeId }; received ${describeValue(fields)}`);
   }
   const clusterId = integerIn(fields.clusterId, 'clusterId', 0, 0xffff);
   const nodeId = integerIn(fields.nodeId, 'nodeId', 1, 0xffff_ffff);
@@ -104,7 +104,7 @@ export function parseClusterNodeKey(key: KeyInput): ClusterNodeKeyFields | null 
  */
 export function ipv4Key(address: string): bigint {
   if (typeof address !== 'string') {
-    throw new ArgumentTypeError('ERR_INVALID_OPTION', `IPv4 address must be a string; received ${describe(address)}`);
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `IPv4 address must be a string; received ${describeValue(address)}`);
   }
   const shown = JSON.stringify(address.length > 60 ? address.slice(0, 60) + '…' : address);
   if (address.includes(':')) {
@@ -155,13 +155,13 @@ export interface LocalIpv4KeyOptions {
  */
 export function localIpv4Key(options: LocalIpv4KeyOptions = {}): bigint {
   if (typeof options !== 'object' || options === null) {
-    throw new ArgumentTypeError('ERR_INVALID_OPTION', `localIpv4Key options must be an object; received ${describe(options)}`);
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `localIpv4Key options must be an object; received ${describeValue(options)}`);
   }
   const table = options.interfaces ?? networkInterfaces();
   const isV4 = (a: NetworkInterfaceInfo): boolean => a.family === 'IPv4' || (a.family as unknown) === 4; // Node 18.0–18.3 used 4
   if (options.interface !== undefined) {
     if (typeof options.interface !== 'string' || options.interface === '') {
-      throw new ArgumentTypeError('ERR_INVALID_OPTION', `interface must be a non-empty string; received ${describe(options.interface)}`);
+      throw new ArgumentTypeError('ERR_INVALID_OPTION', `interface must be a non-empty string; received ${describeValue(options.interface)}`);
     }
     const addrs = table[options.interface];
     if (!addrs) {
@@ -251,7 +251,7 @@ export type FenceScsiKeyOptions =
  */
 export function fenceScsiKeyString(options: FenceScsiKeyOptions): string {
   if (typeof options !== 'object' || options === null) {
-    throw new ArgumentTypeError('ERR_INVALID_OPTION', `fence_scsi key options must be an object; received ${describe(options)}`);
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `fence_scsi key options must be an object; received ${describeValue(options)}`);
   }
   const o = options as Partial<Record<'mode' | 'clusterName' | 'nodeIndex' | 'nodeName' | 'clusterId' | 'nodeId', unknown>>;
   let text: string;
@@ -280,7 +280,7 @@ export function fenceScsiKeyString(options: FenceScsiKeyOptions): string {
       break;
     }
     default:
-      throw new ArgumentRangeError('ERR_INVALID_OPTION', `fence_scsi key mode must be 'id', 'hash' or 'cman'; received ${describe(o.mode)}`);
+      throw new ArgumentRangeError('ERR_INVALID_OPTION', `fence_scsi key mode must be 'id', 'hash' or 'cman'; received ${describeValue(o.mode)}`);
   }
   const stripped = text.replace(/^0+/, '');
   if (stripped === '') {
@@ -310,7 +310,7 @@ export function fenceScsiKey(options: FenceScsiKeyOptions): bigint {
  */
 export function cmapClusterName(text: string): string {
   if (typeof text !== 'string') {
-    throw new ArgumentTypeError('ERR_INVALID_OPTION', `corosync-cmapctl output must be a string; received ${describe(text)}`);
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `corosync-cmapctl output must be a string; received ${describeValue(text)}`);
   }
   for (const line of text.split(/\r?\n/)) {
     const m = /\(str\) = (\S+)\s*$/.exec(line);
@@ -334,10 +334,10 @@ export function cmapClusterName(text: string): string {
  */
 export function cmapNodeIndex(text: string, nodeName: string): number {
   if (typeof text !== 'string') {
-    throw new ArgumentTypeError('ERR_INVALID_OPTION', `corosync-cmapctl output must be a string; received ${describe(text)}`);
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `corosync-cmapctl output must be a string; received ${describeValue(text)}`);
   }
   if (typeof nodeName !== 'string' || nodeName === '') {
-    throw new ArgumentTypeError('ERR_INVALID_OPTION', `nodeName must be a non-empty string; received ${describe(nodeName)}`);
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `nodeName must be a non-empty string; received ${describeValue(nodeName)}`);
   }
   const lines = text.split(/\r?\n/);
   for (const field of [/^(?:\S*\.)?(\d+)\.name \(str\) = (.*)$/, /^(?:\S*\.)?(\d+)\.ring\d_addr \(str\) = (.*)$/]) {
@@ -355,7 +355,7 @@ export function cmapNodeIndex(text: string, nodeName: string): number {
 
 function integerIn(v: unknown, name: string, min: number, max: number): number {
   if (typeof v !== 'number') {
-    throw new ArgumentTypeError('ERR_INVALID_OPTION', `${name} must be a number; received ${describe(v)}`);
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `${name} must be a number; received ${describeValue(v)}`);
   }
   if (!Number.isInteger(v) || v < min || v > max) {
     throw new ArgumentRangeError('ERR_INVALID_OPTION', `${name} ${String(v)} is not an integer in ${min}–${max}`);
@@ -366,7 +366,7 @@ function integerIn(v: unknown, name: string, min: number, max: number): number {
 /** A name fence_scsi can hash: non-empty printable ASCII without whitespace. */
 function checkName(v: unknown, name: string): string {
   if (typeof v !== 'string') {
-    throw new ArgumentTypeError('ERR_INVALID_OPTION', `${name} must be a string; received ${describe(v)}`);
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `${name} must be a string; received ${describeValue(v)}`);
   }
   if (v === '') throw new ArgumentRangeError('ERR_INVALID_OPTION', `${name} must not be empty`);
   if (!/^[\x21-\x7e]+$/.test(v)) {
@@ -378,13 +378,6 @@ function checkName(v: unknown, name: string): string {
   return v;
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'undefined';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
-}
 
 let nativeMd5 = true;
 

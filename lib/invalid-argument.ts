@@ -31,3 +31,12 @@ export class ArgumentRangeError extends RangeError {
     this.code = code;
   }
 }
+
+/** A short description of a rejected value for error messages: `"abc"`, `an array`, `number 1.5`, `null`. */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
