@@ -45,3 +45,4 @@ export {
   type ExpandedDevice,
 } from './device-discovery';
 export { openLogicalUnits, type LogicalUnit, type DeviceInput } from './logical-units';
+export { serviceStart, serviceStop, serviceStatus } from './service';

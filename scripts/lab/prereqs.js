@@ -20,6 +20,9 @@ const PACKAGES = {
   iproute2: '/usr/sbin/tc',
   kmod: '/usr/sbin/modprobe',
   gcc: '/usr/bin/gcc',
+  // LVM shared VGs for the service tests (lvmlockd in test mode inside the guest)
+  lvm2: '/usr/sbin/lvm',
+  'lvm2-lockd': '/usr/sbin/lvmlockd',
 };
 
 class PrereqError extends Error {}

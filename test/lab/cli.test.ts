@@ -1,0 +1,400 @@
+/**
+ * The compiled `scsi-pr` tool (dist/cli/scsi-pr.js) against the real SAN,
+ * cross-checked with sg_persist on the same devices: every PR IN action's text
+ * must equal `sg_persist -n`'s byte for byte, every PR OUT action's effect is
+ * read back with sg_persist, and the JSON forms carry the same facts.
+ * Then fence / unfence / status over 3 nodes x 3 LUNs x 2 paths.
+ *
+ * LUNs 1–4 are shared with other lab files (sequentially): their PR state is
+ * wiped before and after.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { labMap, labTools, dev, type LabMap } from './lab-env';
+
+const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'scsi-pr.js');
+const LUNS = [1, 2, 3, 4];
+const PR_LUN = 1; // single-device tests
+const MULTI_LUNS = [2, 3, 4]; // fence/unfence/status
+const K = { 1: '0x5c5c0001', 2: '0x5c5c0002', 3: '0x5c5c0003' } as Record<number, string>;
+
+interface Run {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a program without blocking the event loop (vitest's worker must keep answering its RPC). */
+function exec(file: string, args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+function cli(...args: string[]): Promise<Run> {
+  return exec(process.execPath, [CLI, ...args]);
+}
+
+/** sg_persist without the INQUIRY header; UNIT ATTENTIONs (exit 6) are retried like scsi-pr does. */
+async function sgp(...args: string[]): Promise<Run> {
+  let r: Run = { status: -1, stdout: '', stderr: '' };
+  for (let i = 0; i < 5; i++) {
+    r = await exec('sg_persist', ['-n', ...args]);
+    if (r.status !== 6) break;
+  }
+  return r;
+}
+
+function ok(r: Run, what: string): Run {
+  expect(r.status, `${what}: exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(0);
+  return r;
+}
+
+/** scsi-pr's PR IN text and sg_persist's must be identical. */
+async function samePrIn(sg: string, flag: string): Promise<string> {
+  const ours = ok(await cli(flag, sg), `scsi-pr ${flag} ${sg}`);
+  const theirs = ok(await sgp(flag, sg), `sg_persist -n ${flag} ${sg}`);
+  expect(ours.stdout, `scsi-pr ${flag} vs sg_persist -n ${flag} on ${sg}`).toBe(theirs.stdout);
+  expect(ours.stderr).toBe('');
+  return ours.stdout;
+}
+
+/** Keys as sg_persist -k lists them (UNIT ATTENTION retried: a preempted node's devices report one). */
+async function keysOf(sg: string): Promise<string[]> {
+  const r = ok(await sgp('-k', sg), `sg_persist -k ${sg}`);
+  return [...r.stdout.matchAll(/^\s+(0x[0-9a-f]+)\s*$/gim)].map((m) => m[1]!.toLowerCase());
+}
+
+const SG_TYPES: Record<string, number> = {
+  'write exclusive': 1,
+  'exclusive access': 3,
+  'write exclusive, registrants only': 5,
+  'exclusive access, registrants only': 6,
+  'write exclusive, all registrants': 7,
+  'exclusive access, all registrants': 8,
+};
+
+/** The reservation as sg_persist -r reports it, or null. */
+async function reservationOf(sg: string): Promise<{ key: string; type: number } | null> {
+  const r = ok(await sgp('-r', sg), `sg_persist -r ${sg}`);
+  if (/there is NO reservation held/.test(r.stdout)) return null;
+  const key = /Key=(0x[0-9a-f]+)/i.exec(r.stdout)?.[1];
+  const type = /type:\s*(.+)$/im.exec(r.stdout)?.[1]?.trim().toLowerCase();
+  return { key: key!.toLowerCase(), type: SG_TYPES[type!] ?? -1 };
+}
+
+function json(r: Run): any {
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`not JSON (exit ${r.status}):\n${r.stdout}\nstderr: ${r.stderr}`);
+  }
+}
+
+function ioCount(hctl: string): number {
+  return parseInt(readFileSync(`/sys/bus/scsi/devices/${hctl}/iorequest_cnt`, 'utf8').trim(), 16);
+}
+
+async function generation(sg: string): Promise<number> {
+  const m = /PR generation=(0x[0-9a-f]+)/.exec(ok(await sgp('-k', sg), 'sg_persist -k').stdout);
+  return Number(m![1]);
+}
+
+let map: LabMap;
+
+beforeAll(() => {
+  map = labMap();
+  labTools.resetReservations(LUNS);
+  expect(readFileSync(CLI, 'utf8').startsWith('#!/usr/bin/env node'), 'dist/cli/scsi-pr.js is built (npx tsc)').toBe(true);
+});
+
+afterAll(() => {
+  labTools.resetReservations(LUNS);
+});
+
+describe('scsi-pr on one device, against sg_persist', () => {
+  const sg = (node: number, lun = PR_LUN, path = 0) => dev(map, node, lun, path).sg;
+
+  it('PR IN on an empty LU prints exactly what sg_persist -n prints (-k, -r, -s, -c, long forms)', async () => {
+    expect(await samePrIn(sg(1), '-k')).toMatch(/^ {2}PR generation=0x[0-9a-f]+, there are NO registered reservation keys\n$/);
+    expect(await samePrIn(sg(1), '-r')).toMatch(/there is NO reservation held/);
+    expect(await samePrIn(sg(1), '-s')).toMatch(/No full status descriptors/);
+    expect(await samePrIn(sg(1), '-c')).toContain('Report capabilities response:');
+    for (const f of ['--read-keys', '--read-reservation', '--read-full-status', '--report-capabilities']) await samePrIn(sg(2), f);
+    // no action at all = READ KEYS, as with sg_persist
+    expect(ok(await cli(sg(3)), 'scsi-pr DEVICE').stdout).toBe(ok(await sgp('-k', sg(3)), 'sg_persist -k').stdout);
+    // -i, -n and -d are accepted as in sg_persist
+    expect(ok(await cli('-i', '-n', '-k', '-d', sg(1)), 'scsi-pr -i -n -k -d').stdout).toBe(ok(await sgp('-k', sg(1)), 'sg_persist -k').stdout);
+  });
+
+  it('REGISTER (-G), REGISTER AND IGNORE (-I), RESERVE (-R): sg_persist sees the keys and the reservation', async () => {
+    ok(await cli('-o', '-G', '-S', K[1]!, sg(1)), 'register node 1');
+    ok(await cli('--out', '--register', `--param-sark=${K[2]}`, sg(2)), 'register node 2');
+    ok(await cli('-oIS', K[3]!, sg(3)), 'register-ignore node 3 (stacked short options)');
+    expect(await keysOf(sg(1))).toEqual([K[1], K[2], K[3]]);
+    const keys = await samePrIn(sg(2), '-k');
+    expect(keys).toMatch(/^ {2}PR generation=0x[0-9a-f]+, 3 registered reservation keys follow:\n {4}0x5c5c0001\n {4}0x5c5c0002\n {4}0x5c5c0003\n$/);
+
+    ok(await cli('-o', '-R', '-K', K[1]!, '-T', '5', sg(1)), 'reserve node 1');
+    expect(await reservationOf(sg(2))).toEqual({ key: K[1], type: 5 });
+    expect(await samePrIn(sg(3), '-r')).toContain('    Key=0x5c5c0001\n    scope: LU_SCOPE,  type: Write Exclusive, registrants only\n');
+    const full = await samePrIn(sg(3), '-s');
+    expect(full).toContain('<< Reservation holder >>');
+    expect(full).toContain(`iSCSI world wide unique port id: ${map.nodes[0]!.luns.find((l) => l.lun === PR_LUN)!.transportId}`);
+  });
+
+  it('--json carries the same facts as sg_persist', async () => {
+    const k = json(ok(await cli('--json', '-k', sg(1)), 'json -k'));
+    expect(k).toMatchObject({ device: sg(1), action: 'read-keys', keys: [K[1], K[2], K[3]], truncated: false });
+    expect(k.generation).toBe(await generation(sg(1)));
+    const r = json(ok(await cli('--json', '-r', sg(2)), 'json -r'));
+    expect(r.reservation).toMatchObject({ key: K[1], scope: 0, type: 5, typeName: 'write-exclusive-registrants-only' });
+    const s = json(ok(await cli('--json', '-s', sg(3)), 'json -s'));
+    expect(s.registrations.map((g: any) => g.key)).toEqual([K[1], K[2], K[3]]);
+    expect(s.registrations.filter((g: any) => g.reservationHolder).map((g: any) => g.key)).toEqual([K[1]]);
+    expect(s.registrations[0].transportId).toMatchObject({ protocol: 'iscsi', name: map.nodes[0]!.iqn });
+    const c = json(ok(await cli('--json', '-c', sg(1)), 'json -c'));
+    const text = ok(await sgp('-c', sg(1)), 'sg_persist -c').stdout;
+    expect(c.typeMaskValid).toBe(/Type Mask Valid\(TMV\): 1/.test(text));
+    expect(c.specifyInitiatorPortsCapable).toBe(/SIP_C\): 1/.test(text));
+    expect(c.typesSupported).toEqual([1, 3, 5, 6, 7, 8]);
+    const out = json(ok(await cli('--json', '-o', '-G', '-K', K[3]!, '-S', K[3]!, sg(3)), 'json PR OUT'));
+    expect(out).toMatchObject({ ok: true, device: sg(3), action: 'register' });
+  });
+
+  it('RESERVATION CONFLICT exits 24, like sg_persist, and changes nothing', async () => {
+    const before = await generation(sg(1));
+    const ours = await cli('-o', '-R', '-K', K[2]!, '-T', '3', sg(2));
+    expect(ours.status, ours.stderr).toBe(24);
+    expect(ours.stderr).toMatch(/RESERVATION CONFLICT/);
+    expect(ours.stdout).toBe('');
+    expect((await sgp('-o', '-R', '-K', K[2]!, '-T', '3', sg(2))).status).toBe(24);
+    const j = await cli('--json', '-o', '-R', '-K', K[2]!, '-T', '3', sg(2));
+    expect(j.status).toBe(24);
+    expect(json(j)).toMatchObject({ ok: false, exitCode: 24, error: { code: 'ERR_RESERVATION_CONFLICT', path: sg(2) } });
+    // REGISTER with a wrong current key
+    expect((await cli('-o', '-G', '-K', '0x99', '-S', '0x5', sg(2))).status).toBe(24);
+    expect(await generation(sg(1))).toBe(before);
+  });
+
+  it('RELEASE with the wrong type fails with the same exit status as sg_persist, and changes nothing', async () => {
+    const ours = await cli('-o', '-L', '-K', K[1]!, '-T', '3', sg(1));
+    const theirs = await sgp('-o', '-L', '-K', K[1]!, '-T', '3', sg(1));
+    expect(ours.status, ours.stderr).toBe(theirs.status);
+    // SPC says ILLEGAL REQUEST (INVALID RELEASE OF PERSISTENT RESERVATION); LIO answers RESERVATION CONFLICT
+    expect([5, 24]).toContain(ours.status);
+    expect(ours.stderr).toMatch(/ILLEGAL REQUEST|RESERVATION CONFLICT/);
+    expect(await reservationOf(sg(1))).toEqual({ key: K[1], type: 5 });
+  });
+
+  it('bad command lines exit 2 before any I/O (the device sees no command)', async () => {
+    const target = dev(map, 1, PR_LUN);
+    const before = ioCount(target.hctl);
+    const gen = await generation(sg(2));
+    const bad: string[][] = [
+      ['-G', '-S', '0x1', target.sg], // PR OUT action without --out
+      ['-o', target.sg], // --out without an action
+      ['-o', '-G', '-R', '-S', '1', target.sg], // two actions
+      ['-i', '-o', '-G', '-S', '1', target.sg], // --in and --out
+      ['-o', '-R', '-K', K[1]!, target.sg], // RESERVE without type
+      ['-o', '-R', '-K', K[1]!, '-T', '4', target.sg], // obsolete type
+      ['-o', '-C', '-K', 'abc xyz', target.sg], // sg_persist would send 0xabc
+      ['-o', '-C', '-K', '0x11112222333344445', target.sg], // 17 digits
+      ['-o', '-G', '-S', '0x1', '-T', '5', target.sg], // TYPE does not apply to REGISTER
+      ['-o', '-I', '-S', '0x1', '-X', 'iqn.x', target.sg], // TransportID with REGISTER AND IGNORE
+      ['-o', '-M', '-K', '1', '-S', '2', '-Q', '1', target.sg], // REGISTER AND MOVE without TransportID
+      ['-o', '-G', '-S', '1', '-X', 'bogus', target.sg], // bad TransportID
+      ['-k', '-X', 'iqn.x', target.sg], // PR OUT parameter on PR IN
+      ['-k', '-r', target.sg], // two PR IN actions
+      ['-k', target.sg, sg(2)], // two devices
+      ['--timeout', '0', '-k', target.sg],
+      ['--bogus', target.sg],
+    ];
+    for (const args of bad) {
+      const r = await cli(...args);
+      expect(r.status, `scsi-pr ${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/^scsi-pr: .+\nTry 'scsi-pr --help' for more information\.\n$/);
+      expect(r.stdout).toBe('');
+    }
+    expect(ioCount(target.hctl), 'SCSI commands sent to the target device by the bad command lines').toBe(before);
+    expect(await generation(sg(2))).toBe(gen);
+  });
+
+  it('APTPL (-Z) and ALL_TG_PT (-Y): -c and -s read back like sg_persist', async () => {
+    ok(await cli('-o', '-G', '-K', K[3]!, '-S', K[3]!, '-Z', sg(3)), 'register with APTPL');
+    expect(await samePrIn(sg(1), '-c')).toContain('Persist Through Power Loss Active(PTPL_A): 1');
+    ok(await cli('-o', '-G', '-K', K[3]!, '-S', K[3]!, sg(3)), 'register without APTPL');
+    expect(await samePrIn(sg(1), '-c')).toContain('Persist Through Power Loss Active(PTPL_A): 0');
+    // node 3 re-registers through all target ports
+    ok(await cli('-o', '-G', '-K', K[3]!, '-S', '0', sg(3)), 'unregister node 3');
+    ok(await cli('-o', '-G', '-S', K[3]!, '-Y', sg(3)), 'register node 3 with ALL_TG_PT');
+    const full = await samePrIn(sg(1), '-s');
+    expect(full).toContain('    Key=0x5c5c0003\n      All target ports bit set\n      not reservation holder\n');
+  });
+
+  it('PREEMPT (-P) and PREEMPT AND ABORT (-A); the preempted node\'s UNIT ATTENTION is retried', async () => {
+    ok(await cli('-o', '-P', '-K', K[2]!, '-S', K[3]!, '-T', '5', sg(2)), 'node 2 preempts node 3');
+    expect(await keysOf(sg(1))).toEqual([K[1], K[2]]);
+    ok(await cli('-o', '-A', '-K', K[2]!, '-S', K[1]!, '-T', '5', sg(2)), 'node 2 preempts-and-aborts node 1');
+    expect(await keysOf(sg(2))).toEqual([K[2]]);
+    expect(await reservationOf(sg(2))).toEqual({ key: K[2], type: 5 });
+    // Node 1's next command meets UNIT ATTENTION 2Ah/05 (REGISTRATIONS PREEMPTED): scsi-pr retries it.
+    const r = ok(await cli('-v', '-k', sg(1)), 'node 1 reads keys after being preempted');
+    expect(r.stdout).toMatch(/1 registered reservation key follows:\n {4}0x5c5c0002\n/);
+    expect(r.stderr).toMatch(/retried after UNIT ATTENTION/);
+    await samePrIn(sg(3), '-r');
+  });
+
+  it('REGISTER AND MOVE (-M -X -Q -U) moves the reservation to node 1', async () => {
+    const tid = map.nodes[0]!.luns.find((l) => l.lun === PR_LUN)!.transportId;
+    ok(await cli('-o', '-M', '-K', K[2]!, '-S', K[1]!, '-X', tid, '-Q', '1', '-U', sg(2)), 'register-and-move to node 1');
+    expect(await reservationOf(sg(3))).toEqual({ key: K[1], type: 5 });
+    expect(await keysOf(sg(3))).toEqual([K[1]]);
+    const full = await samePrIn(sg(3), '-s');
+    expect(full).toContain(`<< Reservation holder >>`);
+    expect(full).toContain(tid);
+  });
+
+  it('REGISTER with TransportIDs (SPEC_I_PT, -X repeatable) registers other initiators too', async () => {
+    const tid2 = map.nodes[1]!.luns.find((l) => l.lun === PR_LUN)!.transportId;
+    const tid3 = map.nodes[2]!.luns.find((l) => l.lun === PR_LUN)!.transportId;
+    // SPEC_I_PT is only valid from an unregistered I_T nexus
+    ok(await cli('-o', '-G', '-K', K[1]!, '-S', '0', sg(1)), 'unregister node 1');
+    ok(await cli('-o', '-G', '-S', '0x77', '-X', tid2, '--transport-id', tid3, sg(1)), 'register with SPEC_I_PT');
+    expect(await keysOf(sg(2))).toEqual(['0x77', '0x77', '0x77']);
+    await samePrIn(sg(2), '-s');
+    await samePrIn(sg(2), '-k');
+  });
+
+  it('REPLACE LOST RESERVATION (--replace-lost) gets the same answer as sg_persist (LIO: not supported)', async () => {
+    const ours = await cli('-o', '--replace-lost', '-S', '0x78', '-T', '5', sg(1));
+    const theirs = await sgp('-o', '--replace-lost', '-S', '0x78', '-T', '5', sg(1));
+    expect(ours.status, ours.stderr).toBe(theirs.status);
+    if (ours.status !== 0) expect(ours.stderr).toMatch(/ILLEGAL REQUEST|RESERVATION CONFLICT/);
+  });
+
+  it('CLEAR (-C) removes everything; RELEASE (-L) releases', async () => {
+    ok(await cli('-o', '-C', '-K', '0x77', sg(1)), 'clear');
+    expect(await samePrIn(sg(2), '-k')).toMatch(/there are NO registered reservation keys/);
+    ok(await cli('-o', '-G', '-S', K[1]!, sg(1)), 'register node 1');
+    ok(await cli('-o', '-R', '-K', K[1]!, '-T', 'we-ro', sg(1)), 'reserve with a type name');
+    expect(await reservationOf(sg(1))).toEqual({ key: K[1], type: 5 });
+    ok(await cli('-o', '-L', '-K', K[1]!, '-T', 'write-exclusive-registrants-only', sg(1)), 'release');
+    expect(await reservationOf(sg(1))).toBeNull();
+    ok(await cli('-o', '-G', '-K', K[1]!, '-S', '0', sg(1)), 'unregister');
+    expect(await keysOf(sg(1))).toEqual([]);
+  });
+
+  it('a missing device exits 3; a block device is used through its sg node', async () => {
+    const r = await cli('-k', '/dev/sg-does-not-exist');
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/no such device/);
+    const d = dev(map, 2, PR_LUN);
+    expect(ok(await cli('-k', d.sd), 'scsi-pr -k /dev/sdX').stdout).toBe(ok(await sgp('-k', d.sg), 'sg_persist -k').stdout);
+  });
+});
+
+describe('scsi-pr fence / unfence / status on 3 nodes', () => {
+  /** node's devices for the multi-device LUNs on both paths (sd names, multipath-style). */
+  const devicesOf = (node: number) => map.devices.filter((d) => d.node === node && MULTI_LUNS.includes(d.lun)).map((d) => d.sd);
+  const sgOf = (node: number, lun: number) => dev(map, node, lun).sg;
+
+  it('unfence registers every path of every LU and takes one reservation', async () => {
+    for (const node of [1, 2, 3]) {
+      const r = ok(await cli('unfence', '--key', K[node]!, ...devicesOf(node)), `unfence node ${node}`);
+      expect(r.stdout).toMatch(new RegExp(`unfence: ${K[node]} registered on all 3 logical unit\\(s\\)`));
+      expect(r.stderr, 'no progress line when stderr is not a terminal').toBe('');
+    }
+    for (const lun of MULTI_LUNS) {
+      expect((await keysOf(sgOf(1, lun))).sort()).toEqual([K[1], K[1], K[2], K[2], K[3], K[3]].sort());
+      expect(await reservationOf(sgOf(1, lun))).toEqual({ key: K[1], type: 5 });
+    }
+    const j = json(ok(await cli('unfence', '--json', '--key', K[2]!, ...devicesOf(2)), 'unfence --json (again: idempotent)'));
+    expect(j).toMatchObject({ operation: 'unfence', key: K[2], ok: true });
+    expect(j.devices).toHaveLength(3);
+    for (const d of j.devices) expect(d).toMatchObject({ ok: true, pathsRegistered: 2, paths: 2, reservation: 'existing', holder: K[1] });
+  });
+
+  it('status: 0 when registered everywhere, 3 when nowhere; --json lists every LU', async () => {
+    const r = ok(await cli('status', '--key', K[1]!, ...devicesOf(1)), 'status node 1');
+    expect(r.stdout).toMatch(/status: 0x5c5c0001 registered on 3 of 3 logical unit\(s\)/);
+    expect(r.stdout).toMatch(/holder/);
+    const j = json(ok(await cli('status', '--json', '--key', K[2]!, ...devicesOf(2)), 'status --json'));
+    expect(j.registeredEverywhere).toBe(true);
+    expect(j.devices).toHaveLength(3);
+    for (const d of j.devices) {
+      expect(d).toMatchObject({ reachable: true, registered: true, registrations: 2, reservationHolder: false, reservation: { key: K[1], type: 5 } });
+      expect(d.keys).toHaveLength(6);
+    }
+    const none = await cli('status', '--key', '0x4242', ...devicesOf(2));
+    expect(none.status).toBe(3);
+    expect(none.stdout).toMatch(/registered on 0 of 3/);
+  });
+
+  it('fence: node 1 fences node 3 everywhere (exit 0), verified by sg_persist', async () => {
+    const r = ok(await cli('fence', '--key', K[1]!, '--victim-key', K[3]!, ...devicesOf(1)), 'node 1 fences node 3');
+    expect(r.stdout).toMatch(/fence: 0x5c5c0003 fenced on all 3 logical unit\(s\)/);
+    for (const lun of MULTI_LUNS) {
+      expect((await keysOf(sgOf(2, lun))).sort()).toEqual([K[1], K[1], K[2], K[2]].sort());
+      expect(await reservationOf(sgOf(2, lun))).toEqual({ key: K[1], type: 5 });
+    }
+    const st = await cli('status', '--key', K[3]!, ...devicesOf(3));
+    expect(st.status, 'node 3 is registered nowhere').toBe(3);
+  });
+
+  it('fence by a fenced node is LOST (exit 24) and changes nothing', async () => {
+    const gens = await Promise.all(MULTI_LUNS.map((l) => generation(sgOf(1, l))));
+    const r = await cli('fence', '--json', '--key', K[3]!, '--victim-key', K[2]!, ...devicesOf(3));
+    expect(r.status, r.stderr).toBe(24);
+    const j = json(r);
+    expect(j).toMatchObject({ operation: 'fence', ok: false, lost: true });
+    expect(j.devices.every((d: any) => d.outcome === 'lost')).toBe(true);
+    expect(await Promise.all(MULTI_LUNS.map((l) => generation(sgOf(1, l))))).toEqual(gens);
+    expect((await keysOf(sgOf(1, 2))).filter((k) => k === K[2])).toHaveLength(2);
+  });
+
+  it('fence with one unusable device is partial (exit 1); only unusable devices: exit 3', async () => {
+    const r = await cli('fence', '--key', K[1]!, '--victim-key', K[2]!, ...devicesOf(1), '/dev/sd-missing');
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/NOT fenced: \/dev\/sd-missing/);
+    for (const lun of MULTI_LUNS) expect(await keysOf(sgOf(1, lun))).toEqual([K[1], K[1]]);
+    const none = await cli('fence', '--key', K[1]!, '--victim-key', K[2]!, '/dev/sd-missing', '/dev/sg-missing');
+    expect(none.status, none.stdout + none.stderr).toBe(3);
+    const st = await cli('status', '--key', K[1]!, '/dev/sd-missing');
+    expect(st.status).toBe(4);
+  });
+
+  it('unfence after being fenced re-registers (node 2 comes back)', async () => {
+    ok(await cli('unfence', '--key', K[2]!, ...devicesOf(2)), 'unfence node 2');
+    ok(await cli('status', '--key', K[2]!, ...devicesOf(2)), 'status node 2');
+    for (const lun of MULTI_LUNS) expect((await keysOf(sgOf(3, lun))).sort()).toEqual([K[1], K[1], K[2], K[2]].sort());
+  });
+
+  it('sub-command usage errors exit 2', async () => {
+    for (const args of [
+      ['fence', '--key', K[1]!, ...devicesOf(1)],
+      ['fence', '--key', K[1]!, '--victim-key', K[1]!, ...devicesOf(1)],
+      ['unfence', ...devicesOf(1)],
+      ['unfence', '--key', '0', ...devicesOf(1)],
+      ['status', '--key', K[1]!],
+      ['status', '--key', K[1]!, '--aptpl', ...devicesOf(1)],
+      ['fence', '--key', K[1]!, '--victim-key', K[2]!, '--lvm', '/dev/sdb'],
+    ]) {
+      const r = await cli(...args);
+      expect(r.status, `scsi-pr ${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`Try 'scsi-pr ${args[0]} --help'`));
+    }
+  });
+});

@@ -1,0 +1,257 @@
+/**
+ * The six persistent reservation types on the real kernel and LIO: who may READ
+ * and WRITE (real READ(10)/WRITE(10) through Device.readBlocks/writeBlocks) from
+ * the holder, another registrant and a non-registrant node, what READ
+ * RESERVATION / READ FULL STATUS report (all-registrants types: key 0, every
+ * registrant a holder), cross-checked with sg_persist. Then what LIO does where
+ * it departs from SPC.
+ *
+ * LUN 4: the type matrix and the all-registrants / registrants-only lifecycles.
+ * LUN 5: LIO against SPC in corner cases (where it departs, and one where it does not).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as pr from '../../lib';
+import { dev, labTools, type LabMap } from './lab-env';
+import { expectSgPersistAgrees } from './sg-persist-reference';
+
+const LUN_TYPES = 4;
+const LUN_LIO = 5;
+const WIPE_KEY = 0x5ca1ab1e4n;
+
+async function wipe(d: pr.Device): Promise<void> {
+  try {
+    await d.registerAndIgnoreExistingKey({ newKey: WIPE_KEY });
+  } catch (e) {
+    if (!(e instanceof pr.ScsiSenseError && e.sense.senseKey === 5)) throw e;
+    await d.registerAndIgnoreExistingKey({ newKey: WIPE_KEY, allTargetPorts: true });
+  }
+  await d.clear({ key: WIPE_KEY });
+}
+
+type Access = 'ok' | 'conflict';
+
+async function outcome(p: Promise<unknown>): Promise<Access> {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    if (e instanceof pr.ReservationConflictError) return 'conflict';
+    throw e;
+  }
+}
+
+interface TypeCase {
+  code: 1 | 3 | 5 | 6 | 7 | 8;
+  name: pr.ReservationTypeName;
+  allRegistrants: boolean;
+  /** SPC-4 access for a registrant that does not hold the reservation (for all-registrants types it does). */
+  registrant: { read: Access; write: Access };
+  /** SPC-4 access for an I_T nexus that is not registered. */
+  other: { read: Access; write: Access };
+}
+
+// SPC-4 "Persistent reservations type codes" / SBC-3 access tables: READ is a read
+// command, WRITE a write command; the holder may always do both.
+const TYPES: TypeCase[] = [
+  { code: 1, name: 'write-exclusive', allRegistrants: false, registrant: { read: 'ok', write: 'conflict' }, other: { read: 'ok', write: 'conflict' } },
+  { code: 3, name: 'exclusive-access', allRegistrants: false, registrant: { read: 'conflict', write: 'conflict' }, other: { read: 'conflict', write: 'conflict' } },
+  { code: 5, name: 'write-exclusive-registrants-only', allRegistrants: false, registrant: { read: 'ok', write: 'ok' }, other: { read: 'ok', write: 'conflict' } },
+  { code: 6, name: 'exclusive-access-registrants-only', allRegistrants: false, registrant: { read: 'ok', write: 'ok' }, other: { read: 'conflict', write: 'conflict' } },
+  { code: 7, name: 'write-exclusive-all-registrants', allRegistrants: true, registrant: { read: 'ok', write: 'ok' }, other: { read: 'ok', write: 'conflict' } },
+  { code: 8, name: 'exclusive-access-all-registrants', allRegistrants: true, registrant: { read: 'ok', write: 'ok' }, other: { read: 'conflict', write: 'conflict' } },
+];
+
+const KH = 0xc0ffee01n; // holder (node 1)
+const KR = 0xc0ffee02n; // other registrant (node 2)
+
+describe('the six reservation types (LUN 4): access from holder, registrant and non-registrant; what READ RESERVATION and READ FULL STATUS report', () => {
+  let map: LabMap;
+  let holder: pr.Device, registrant: pr.Device, other: pr.Device, obs: pr.Device;
+  let obsSg: string;
+  let blockSize: number;
+  const pattern = (byte: number) => Buffer.alloc(blockSize, byte);
+
+  beforeAll(async () => {
+    map = labTools.map();
+    holder = await pr.open(dev(map, 1, LUN_TYPES).sg);
+    registrant = await pr.open(dev(map, 2, LUN_TYPES).sg);
+    other = await pr.open(dev(map, 3, LUN_TYPES).sg);
+    obsSg = dev(map, 3, LUN_TYPES, 1).sg;
+    obs = await pr.open(obsSg);
+    await wipe(holder);
+    // READ CAPACITY before any reservation: readBlocks/writeBlocks then send only READ/WRITE
+    // (LIO refuses READ CAPACITY to non-holders under Exclusive Access; see LUN 5).
+    for (const d of [holder, registrant, other]) blockSize = (await d.readCapacity()).blockSize;
+  });
+
+  afterAll(async () => {
+    if (holder) await wipe(holder);
+    for (const d of [holder, registrant, other, obs]) await d?.close();
+  });
+
+  it.each(TYPES)('type $code $name: access, READ RESERVATION and READ FULL STATUS as SPC-4 specifies', async (t) => {
+    await holder.register({ newKey: KH });
+    await registrant.register({ newKey: KR });
+    await holder.reserve({ key: KH, type: t.name });
+
+    const v = await expectSgPersistAgrees(obs, obsSg);
+    // All-registrants types report reservation key 0; the others the holder's key.
+    expect(v.reservation.reservation).toEqual({ key: t.allRegistrants ? 0n : KH, scope: 0, type: t.code, typeName: t.name });
+    const holders = v.fullStatus.registrations.filter((r) => r.reservationHolder);
+    if (t.allRegistrants) {
+      // Every registrant is a reservation holder, each with the type.
+      expect(holders.map((r) => r.key)).toEqual([KH, KR]);
+    } else {
+      expect(holders.map((r) => r.key)).toEqual([KH]);
+    }
+    for (const h of holders) expect(h).toMatchObject({ scope: 0, type: t.code, typeName: t.name });
+
+    // Real I/O. Each actor writes its own pattern to one LBA (in turn) and reads it.
+    const lba = 8 + t.code;
+    await holder.writeBlocks(lba, pattern(0xa0 + t.code));
+    const seen = {
+      holder: { read: await outcome(holder.readBlocks(lba)), write: await outcome(holder.writeBlocks(lba, pattern(0xa0 + t.code))) },
+      registrant: { read: await outcome(registrant.readBlocks(lba)), write: await outcome(registrant.writeBlocks(lba, pattern(0xb0 + t.code))) },
+      other: { read: await outcome(other.readBlocks(lba)), write: await outcome(other.writeBlocks(lba, pattern(0xc0 + t.code))) },
+    };
+    expect(seen).toEqual({ holder: { read: 'ok', write: 'ok' }, registrant: t.registrant, other: t.other });
+    // A conflicting WRITE really did not reach the medium: the last allowed writer's data is there.
+    const last = t.registrant.write === 'ok' ? 0xb0 + t.code : 0xa0 + t.code;
+    expect(await holder.readBlocks(lba)).toEqual(pattern(last));
+
+    // RELEASE: by the holder, or for all-registrants types by any registrant (each is a holder).
+    const releaser = t.allRegistrants ? registrant : holder;
+    await releaser.release({ key: releaser === holder ? KH : KR, type: t.code });
+    const w = await expectSgPersistAgrees(obs, obsSg);
+    expect(w.reservation.reservation).toBeNull();
+    expect(w.keys.keys).toEqual([KH, KR]);
+    expect(await outcome(other.writeBlocks(lba, pattern(0xd0)))).toBe('ok');
+
+    await holder.clear({ key: KH });
+    expect((await obs.readKeys()).keys).toEqual([]);
+  });
+
+  it('all registrants (type 7): the reservation outlives the registrant that created it and ends with the last registrant', async () => {
+    await holder.register({ newKey: KH });
+    await registrant.register({ newKey: KR });
+    await holder.reserve({ key: KH, type: 'write-exclusive-all-registrants' });
+    await holder.register({ key: KH, newKey: 0 });
+    const v = await expectSgPersistAgrees(obs, obsSg);
+    expect(v.reservation.reservation).toMatchObject({ key: 0n, type: 7 });
+    expect(v.fullStatus.registrations).toEqual([expect.objectContaining({ key: KR, reservationHolder: true, type: 7 })]);
+    // The former creator is now a non-registrant: WE-AR forbids its writes.
+    expect(await outcome(holder.writeBlocks(20, pattern(1)))).toBe('conflict');
+    expect(await outcome(registrant.writeBlocks(20, pattern(2)))).toBe('ok');
+    await registrant.register({ key: KR, newKey: 0 });
+    const w = await expectSgPersistAgrees(obs, obsSg);
+    expect(w.reservation.reservation).toBeNull();
+    expect(w.keys.keys).toEqual([]);
+  });
+
+  it('registrants only (type 6): unregistering the holder releases the reservation and the other registrant gets 2Ah/04 RESERVATIONS RELEASED', async () => {
+    await holder.register({ newKey: KH });
+    await registrant.register({ newKey: KR });
+    await holder.reserve({ key: KH, type: 'exclusive-access-registrants-only' });
+    await registrant.testUnitReady(); // nothing pending before the unregistration
+    await holder.register({ key: KH, newKey: 0 });
+    const r = await registrant.readReservation();
+    expect(r.reservation).toBeNull();
+    expect(r.unitAttentions).toContainEqual(expect.objectContaining({ senseKey: 6, asc: 0x2a, ascq: 0x04 }));
+    const v = await expectSgPersistAgrees(obs, obsSg);
+    expect(v.keys.keys).toEqual([KR]);
+    await registrant.clear({ key: KR });
+  });
+
+  it('all registrants (type 8): PREEMPT with service action key 0 removes every other registration and establishes the preempting nexus’s reservation', async () => {
+    await holder.register({ newKey: KH });
+    await registrant.register({ newKey: KR });
+    await other.register({ newKey: 0xc0ffee03n });
+    await holder.reserve({ key: KH, type: 'exclusive-access-all-registrants' });
+    await registrant.preempt({ key: KR, preemptKey: 0, type: 'write-exclusive' });
+    const v = await expectSgPersistAgrees(obs, obsSg);
+    expect(v.keys.keys).toEqual([KR]);
+    expect(v.reservation.reservation).toMatchObject({ key: KR, type: 1 });
+    expect(await outcome(holder.writeBlocks(21, pattern(3)))).toBe('conflict');
+    expect(await outcome(holder.readBlocks(21))).toBe('ok');
+    await registrant.clear({ key: KR });
+    expect((await obs.readKeys()).keys).toEqual([]);
+  });
+});
+
+describe('LIO against SPC corner cases (LUN 5)', () => {
+  let map: LabMap;
+  let n1: pr.Device, n2: pr.Device, n3: pr.Device;
+
+  beforeAll(async () => {
+    map = labTools.map();
+    n1 = await pr.open(dev(map, 1, LUN_LIO).sg);
+    n2 = await pr.open(dev(map, 2, LUN_LIO).sg);
+    n3 = await pr.open(dev(map, 3, LUN_LIO).sg);
+    await wipe(n1);
+  });
+
+  afterAll(async () => {
+    if (n1) await wipe(n1);
+    for (const d of [n1, n2, n3]) await d?.close();
+  });
+
+  it('RESERVE, RELEASE, CLEAR and REGISTER AND MOVE from an unregistered I_T nexus: LIO answers NOT READY, LOGICAL UNIT COMMUNICATION FAILURE (SPC-4: RESERVATION CONFLICT); PREEMPT answers RESERVATION CONFLICT as SPC says', async () => {
+    const notReady = expect.objectContaining({ code: 'ERR_NOT_READY', sense: expect.objectContaining({ senseKey: 2, asc: 0x08, ascq: 0x00 }) });
+    const tid = pr.parseTransportId(map.nodes[1].luns[LUN_LIO].transportId);
+    for (const attempt of [
+      () => n3.reserve({ key: 0x1n, type: 1 }),
+      () => n3.release({ key: 0x1n, type: 1 }),
+      () => n3.clear({ key: 0x1n }),
+      () => n3.registerAndMove({ key: 0x1n, newKey: 0x2n, transportId: tid, relativeTargetPortId: 1, type: 1 }),
+    ]) {
+      const e = await attempt().catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(pr.ScsiSenseError);
+      expect(e).toEqual(notReady);
+    }
+    await expect(n3.preempt({ key: 0x1n, preemptKey: 0x2n, type: 1 })).rejects.toBeInstanceOf(pr.ReservationConflictError);
+    expect((await n1.readKeys()).keys).toEqual([]);
+  });
+
+  it('READ CAPACITY under Exclusive Access from a non-holder: LIO answers RESERVATION CONFLICT (SBC-3 allows it), so readBlocks on a fresh handle fails on its implicit READ CAPACITY', async () => {
+    await n1.register({ newKey: 0x51n });
+    await n1.reserve({ key: 0x51n, type: 'write-exclusive' });
+    const weProbe = await pr.open(dev(map, 3, LUN_LIO).sg);
+    try {
+      // Write Exclusive: data-in commands pass.
+      expect((await weProbe.readCapacity()).blocks).toBeGreaterThan(0);
+    } finally {
+      await weProbe.close();
+    }
+    await n1.release({ key: 0x51n, type: 'write-exclusive' });
+    await n1.reserve({ key: 0x51n, type: 'exclusive-access' });
+    const fresh = await pr.open(dev(map, 3, LUN_LIO).sg);
+    try {
+      await expect(fresh.readCapacity()).rejects.toBeInstanceOf(pr.ReservationConflictError);
+      const e = await fresh.readBlocks(0).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(pr.ReservationConflictError);
+      expect((e as Error).message).toMatch(/READ CAPACITY\(10\)/);
+    } finally {
+      await fresh.close();
+    }
+    // TEST UNIT READY, INQUIRY and PERSISTENT RESERVE IN stay allowed for the non-holder.
+    await n3.testUnitReady();
+    expect((await n3.inquiry()).vendor).toMatch(/LIO-ORG/);
+    expect((await n3.readReservation()).reservation).toMatchObject({ key: 0x51n, type: 3 });
+    await n1.clear({ key: 0x51n });
+  });
+
+  it('registrations are per I_T nexus (name + ISID): a SPEC_I_PT registration of node 2’s name with an ISID no session uses does not make node 2’s session a registrant, for PR OUT nor for WRITE (as SPC says)', async () => {
+    const phantom = { protocol: 'iscsi' as const, name: labTools.initiatorIqn(2), isid: '4000000000ff' };
+    await n1.register({ newKey: 0x61n, transportIds: [phantom] });
+    await n1.reserve({ key: 0x61n, type: 'write-exclusive-registrants-only' });
+    const fs = await n1.readFullStatus();
+    expect(fs.registrations.map((r) => r.transportId)).toEqual([pr.parseTransportId(map.nodes[0].luns[LUN_LIO].transportId), phantom]);
+    await expect(n2.register({ key: 0x61n, newKey: 0x61n })).rejects.toBeInstanceOf(pr.ReservationConflictError);
+    const bs = (await n2.readCapacity()).blockSize;
+    expect(await outcome(n2.writeBlocks(30, Buffer.alloc(bs, 0x66)))).toBe('conflict');
+    expect(await outcome(n2.readBlocks(30))).toBe('ok');
+    expect(await outcome(n1.writeBlocks(30, Buffer.alloc(bs, 0x67)))).toBe('ok');
+    await n1.clear({ key: 0x61n });
+    expect((await n1.readKeys()).keys).toEqual([]);
+  });
+});
