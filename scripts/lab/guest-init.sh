@@ -53,35 +53,7 @@ DBROOT="${LAB_DBROOT:-/run/lio-dbroot}"
 mkdir -p "$DBROOT/pr" || fail "create $DBROOT/pr"
 echo "$DBROOT" >"$CFG/dbroot" || fail "set LIO dbroot"
 [ "$(cat "$CFG/dbroot")" = "$DBROOT" ] || fail "LIO kept dbroot $(cat "$CFG/dbroot")"
-PAGES=$(( LAB_LUN_MB * 256 ))
-for ((l = 0; l < LAB_LUNS; l++)); do
-  bs="$CFG/core/rd_mcp_$l/lun$l"
-  mkdir -p "$bs" || fail "create backstore $l"
-  echo "rd_pages=$PAGES" >"$bs/control"
-  echo 1 >"$bs/enable" || fail "enable backstore $l"
-  printf 'scsiprlab%04d' "$l" >"$bs/wwn/vpd_unit_serial"
-done
-TIQN="$LAB_TARGET_IQN"
-mkdir -p "$CFG/iscsi/$TIQN" || fail "create iSCSI target"
-for ((p = 1; p <= LAB_PATHS; p++)); do
-  tpg="$CFG/iscsi/$TIQN/tpgt_$p"
-  mkdir -p "$tpg/np/127.0.0.$p:3260" || fail "portal 127.0.0.$p:3260"
-  echo 0 >"$tpg/attrib/authentication"
-  echo 0 >"$tpg/attrib/generate_node_acls"
-  for ((l = 0; l < LAB_LUNS; l++)); do
-    mkdir -p "$tpg/lun/lun_$l"
-    ln -s "$CFG/core/rd_mcp_$l/lun$l" "$tpg/lun/lun_$l/lio" || fail "map LUN $l"
-  done
-  for ((n = 1; n <= LAB_NODES; n++)); do
-    acl="$tpg/acls/${LAB_INITIATOR_PREFIX}$n"
-    mkdir -p "$acl"
-    for ((l = 0; l < LAB_LUNS; l++)); do
-      mkdir -p "$acl/lun_$l"
-      ln -s "$tpg/lun/lun_$l" "$acl/lun_$l/map"
-    done
-  done
-  echo 1 >"$tpg/enable" || fail "enable tpg $p"
-done
+node "$LAB_SCRIPTS/guest-lio.js" 2>>"$RUN/guest.log" || fail "LIO configuration (see guest.log)"
 log "LIO configured: $LAB_LUNS LUNs x $LAB_PATHS portal(s), $LAB_NODES ACLs"
 
 if [ "${LAB_DELAY_MS:-0}" != 0 ] || [ "${LAB_LOSS_PCT:-0}" != 0 ]; then
