@@ -11,11 +11,13 @@ import { SgIoIoctlTransport } from './sg-io-ioctl-transport';
 import { toSyscallError } from './transport-common';
 import { classifyResult } from './classify';
 import type { DecodedSense } from './sense';
-import { AbortError, DeviceClosedError, DeviceError, MalformedResponseError, ScsiSenseError } from './errors';
+import { AbortError, DeviceClosedError, DeviceError, MalformedResponseError, ScsiPrError, ScsiSenseError } from './errors';
 import { ArgumentRangeError, ArgumentTypeError } from './invalid-argument';
 import { retryDecision, validateRetryOptions, type RetryOptions } from './retry-policy';
 import { prInRequest, type PrInActionName } from './pr-in-requests';
 import {
+  MAX_FULL_STATUS_DESCRIPTOR_LENGTH,
+  MAX_PR_IN_ALLOCATION_LENGTH,
   needsLargerAllocation,
   parseReadFullStatus,
   parseReadKeys,
@@ -276,13 +278,16 @@ export class Device implements AsyncDisposable {
     const unitAttentions: DecodedSense[] = [];
     const state = { unitAttentions: 0, busy: 0 };
     for (;;) {
-      const data = request.direction === 'in' ? Buffer.alloc(request.allocationLength ?? 0) : request.direction === 'out' ? (request.data ?? null) : null;
+      // Not zeroed: only the bytes the kernel reports transferred (allocation - resid) are ever exposed.
+      const data = request.direction === 'in' ? Buffer.allocUnsafe(request.allocationLength ?? 0) : request.direction === 'out' ? (request.data ?? null) : null;
       const result = await this.transport.submit({ cdb: request.cdb, direction: request.direction, data, timeoutMs, signal: call.signal });
+      const length = data && request.direction === 'in' ? data.length : 0;
+      const validLength = Math.max(0, Math.min(length, length - result.resid));
+      // Only the transferred bytes leave this function (results and errors alike).
+      if (request.direction === 'in' && data) result.data = data.subarray(0, validLength);
       const error = classifyResult(result, { path: this.path, cdb: request.cdb, timeoutMs });
       if (!error) {
-        const length = data && request.direction === 'in' ? data.length : 0;
-        const validLength = Math.max(0, Math.min(length, length - result.resid));
-        return { result, unitAttentions, validLength, data: data && request.direction === 'in' ? data.subarray(0, validLength) : Buffer.alloc(0) };
+        return { result, unitAttentions, validLength, data: request.direction === 'in' && result.data ? result.data : Buffer.alloc(0) };
       }
       const decision = retryDecision(error, state, this.retries);
       if (!decision.retry) {
@@ -310,10 +315,16 @@ export class Device implements AsyncDisposable {
       unitAttentions.push(...out.unitAttentions);
       const parsed = this.parseOr(() => parse(out.data, out.validLength), request.cdb, out.result);
       if (growable) {
-        const advice = needsLargerAllocation(parsed as unknown as ReadKeysResult, request.allocationLength);
+        const list = parsed as unknown as ReadKeysResult;
+        const advice = needsLargerAllocation(list, request.allocationLength);
         if (advice.retry && advice.nextAllocationLength > request.allocationLength) {
           request = prInRequest(action, advice.nextAllocationLength);
           continue;
+        }
+        // Still full at the largest allocation: the list may go on (LIO reports only what fit
+        // in ADDITIONAL LENGTH of READ FULL STATUS). Never present it as complete.
+        if (request.allocationLength >= MAX_PR_IN_ALLOCATION_LENGTH && (list.truncated || MAX_PR_IN_ALLOCATION_LENGTH - (8 + list.additionalLength) < (action === 'read-keys' ? 8 : MAX_FULL_STATUS_DESCRIPTOR_LENGTH))) {
+          list.truncated = true;
         }
       }
       return Object.assign(parsed, { unitAttentions });
@@ -401,8 +412,16 @@ export class Device implements AsyncDisposable {
   async registerAndMove(options: RegisterAndMoveOptions & CallOptions): Promise<PrOutResult> {
     if (options !== null && typeof options === 'object' && options.type === undefined) {
       registerAndMoveRequest(splitCallOptions(options, 'register-and-move')[0]); // validate before any I/O
-      const { reservation } = await this.readReservation({ timeoutMs: options.timeoutMs, signal: options.signal });
-      if (reservation) return this.prOut('register-and-move', registerAndMoveRequest, { ...options, type: reservation.type });
+      const { reservation, unitAttentions } = await this.readReservation({ timeoutMs: options.timeoutMs, signal: options.signal });
+      // The UAs the READ RESERVATION absorbed belong to this call's report, success or failure.
+      try {
+        const result = await this.prOut('register-and-move', registerAndMoveRequest, reservation ? { ...options, type: reservation.type } : options);
+        result.unitAttentions = [...unitAttentions, ...result.unitAttentions];
+        return result;
+      } catch (e) {
+        if (e instanceof ScsiPrError) e.unitAttentions = [...unitAttentions, ...e.unitAttentions];
+        throw e;
+      }
     }
     return this.prOut('register-and-move', registerAndMoveRequest, options);
   }

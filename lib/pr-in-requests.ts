@@ -19,17 +19,20 @@ export interface PrInRequest {
 }
 
 /**
- * Default allocation length per PR IN action: 1024 for read-keys (126 keys)
- * and 4096 for read-full-status (dozens of iSCSI descriptors); callers re-issue
- * with up to 65535 when the additional length says more is available. Small
- * defaults keep the common case (a handful of cluster nodes) cheap, 24 for read-reservation (8-byte header + one
+ * Default allocation length per PR IN action: 1024 for read-keys (126 keys;
+ * callers re-issue with up to 65535 when the additional length says more is
+ * available) and the maximum, 65535, for read-full-status: LIO's READ FULL
+ * STATUS bounds check ignores the 8-byte header and the 24-byte descriptor
+ * header, so an allocation shorter than the list can overrun the target's
+ * buffer (seen hanging the target at 8192 bytes); asking for everything at once
+ * keeps a list under 64 KiB out of that path, 24 for read-reservation (8-byte header + one
  * 16-byte descriptor), 8 for report-capabilities (the whole response).
  */
 export const DEFAULT_PR_IN_ALLOCATION_LENGTH: Readonly<Record<PrInActionName, number>> = Object.freeze({
   'read-keys': 1024,
   'read-reservation': 24,
   'report-capabilities': 8,
-  'read-full-status': 4096,
+  'read-full-status': 65535,
 });
 
 const CODES: Readonly<Record<PrInActionName, number>> = {

@@ -15,7 +15,10 @@ export interface RawResult {
   resid: number;
   /** Command duration in milliseconds as the kernel measured it. */
   durationMs: number;
-  /** Data-in buffer (for FROM_DEV transfers), full allocation; valid bytes = length - resid. */
+  /**
+   * Data-in (FROM_DEV transfers). From a transport: the full allocation, valid bytes =
+   * length − resid. On results and errors from `Device`: only the transferred bytes.
+   */
   data: Buffer | null;
   /** `info & SG_INFO_CHECK` was set by the kernel. */
   infoCheck: boolean;

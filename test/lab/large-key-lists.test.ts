@@ -7,7 +7,7 @@
  *    more than 8192 bytes, so scsi-pr must re-issue it with a larger allocation
  *    length; cross-checked with sg_persist (which never asks for more than 8192
  *    bytes) and with sg_raw at allocation length 65535, decoded independently;
- *  - 1105 registrations (five such REGISTERs): READ KEYS beyond 8192 bytes, and
+ *  - 1035 registrations (five such REGISTERs): READ KEYS beyond 8192 bytes, and
  *    READ FULL STATUS beyond the 65535 bytes a PR IN CDB can ask for.
  *
  * What the lab allows (LIO, kernel 6.1): SPEC_I_PT registers initiators that are
@@ -18,9 +18,11 @@
  *
  * LIO hazard: when READ FULL STATUS does not fit the allocation length, LIO's
  * space check ignores the 8-byte header and the 24-byte descriptor header and can
- * write up to 32 bytes past the data-in buffer; in this UML guest that hangs the
- * target. The descriptor sizes below are chosen (and checked before any READ FULL
- * STATUS) so that no allocation length scsi-pr or sg_persist uses hits that window.
+ * write up to 32 bytes past the data-in buffer. Past the last page of the buffer
+ * that corrupts memory (one page) or hangs this UML guest (several pages, vmap).
+ * The descriptor sizes and counts below are chosen (and checked before any READ
+ * FULL STATUS) so that no allocation length scsi-pr or sg_persist uses hits that
+ * window: ghost names of 40 characters make 88-byte descriptors.
  *
  * LIO leak: SPEC_I_PT takes a configfs dependency on each destination ACL's mapped
  * LUN (on the target port it registers through, tpgt_1) and never drops it, so
@@ -32,7 +34,8 @@ import { existsSync, lstatSync, readdirSync, readFileSync, rmdirSync, unlinkSync
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as pr from '../../lib';
-import { MAX_FULL_STATUS_DESCRIPTOR_LENGTH } from '../../lib/pr-in-parsers';
+import { MAX_FULL_STATUS_DESCRIPTOR_LENGTH, MAX_PR_IN_ALLOCATION_LENGTH } from '../../lib/pr-in-parsers';
+import { DEFAULT_PR_IN_ALLOCATION_LENGTH } from '../../lib/pr-in-requests';
 import { dev, labTools, type LabMap } from './lab-env';
 import {
   decodeFullStatusBytes,
@@ -47,26 +50,35 @@ import {
 
 const LUN = 6;
 const GHOST_ACLS = 20;
-/** Ghost I_T nexuses one SPEC_I_PT REGISTER names (11 ISIDs of each ghost ACL). */
-const PER_REGISTER = 220;
 /** Issuing nexuses of the five SPEC_I_PT REGISTERs: [node, path]. Node 3 path 1 stays the (unregistered) observer. */
 const ISSUERS: ReadonlyArray<readonly [number, number]> = [[1, 0], [1, 1], [2, 0], [2, 1], [3, 0]];
-const TOTAL = ISSUERS.length * (PER_REGISTER + 1); // 1105
+/**
+ * Ghost I_T nexuses each REGISTER names. The first makes 221 registrations; all five
+ * make 1035 (> 1023, so READ KEYS needs more than 8192 bytes). The counts place no
+ * descriptor in LIO's overrun window for any allocation length in use, and make the
+ * data that fits in 65535 bytes end inside the allocation (LIO's usual case).
+ */
+const COUNTS = [220, 150, 150, 150, 360];
+const PER_REGISTER = COUNTS[0];
+const TOTAL = COUNTS.reduce((a, n) => a + n + 1, 0); // 1035
 const KG = 0x6057000000000001n; // key of the first four REGISTERs and their ghosts
 const KG3 = 0x6057000000000003n; // key of node 3's REGISTER and its ghosts
 const WIPE_KEY = 0x5ca1ab1e6n;
 const CFG = '/sys/kernel/config/target';
 
-/** Ghost initiator name of ACL `g` (0–19). */
-const aclIqn = (g: number) => `iqn.2026-11.org.scsi-pr.lab:ghost${String(g).padStart(2, '0')}`;
-/** The i-th ghost I_T nexus (0–1099): ACL i mod 20, made-up ISID 4<ACL, 3 digits><port, 8 digits>. */
+/** Ghost initiator name of ACL `g` (0–19), 40 characters. */
+const aclIqn = (g: number) => `iqn.2026-11.org.scsi-pr.lab:ghost-acl-${String(g).padStart(2, '0')}`;
+/** The i-th ghost I_T nexus (0–1029): ACL i mod 20, made-up ISID 4<ACL, 3 digits><port, 8 digits>. */
 const ghostTid = (i: number): pr.IscsiTransportId => {
   const g = i % GHOST_ACLS;
   const port = Math.floor(i / GHOST_ACLS);
   return { protocol: 'iscsi', name: aclIqn(g), isid: `4${g.toString(16).padStart(3, '0')}${port.toString(16).padStart(8, '0')}` };
 };
 /** The ghosts registered by the k-th REGISTER (k = 0…4). */
-const ghostsOf = (k: number) => Array.from({ length: PER_REGISTER }, (_, j) => ghostTid(k * PER_REGISTER + j));
+const ghostsOf = (k: number) => {
+  const first = COUNTS.slice(0, k).reduce((a, n) => a + n, 0);
+  return Array.from({ length: COUNTS[k] }, (_, j) => ghostTid(first + j));
+};
 
 async function wipe(d: pr.Device): Promise<void> {
   await d.registerAndIgnoreExistingKey({ newKey: WIPE_KEY });
@@ -82,20 +94,39 @@ function lioDescriptorLength(t: pr.IscsiTransportId): number {
 /**
  * Replays LIO's core_scsi3_pri_read_full_status loop: it writes a descriptor when
  * `TransportID length + bytes so far <= allocation`, not counting the 8-byte header
- * or the 24-byte descriptor header. Returns how many bytes past the allocation it
- * would write (0 = safe) and the ADDITIONAL LENGTH it would report.
+ * or the 24-byte descriptor header. Returns what it would report (ADDITIONAL LENGTH,
+ * descriptors) and how far its last write would reach past the allocation length
+ * and past the page-sized data-in buffer (> 0: out of bounds).
  */
-function lioFullStatus(descriptorLengths: number[], allocationLength: number): { overrun: number; additionalLength: number; count: number } {
+function lioFullStatus(descriptorLengths: number[], allocationLength: number): { additionalLength: number; count: number; pastAllocation: number; pastBuffer: number } {
+  const buffer = Math.ceil(allocationLength / 4096) * 4096;
   let addLen = 0;
   let count = 0;
+  let end = 0;
   for (const d of descriptorLengths) {
     if (d - 24 + addLen > allocationLength) break;
-    const end = 8 + addLen + d;
-    if (end > allocationLength) return { overrun: end - allocationLength, additionalLength: addLen, count };
+    end = 8 + addLen + d;
     addLen += d;
     count++;
   }
-  return { overrun: 0, additionalLength: addLen, count };
+  return { additionalLength: addLen, count, pastAllocation: end - allocationLength, pastBuffer: end - buffer };
+}
+
+/**
+ * Every allocation length READ FULL STATUS can be sent with here: scsi-pr's default
+ * and its doublings up to 65535 (its re-issue policy), and sg_persist's 8192.
+ */
+function fullStatusAllocationLengths(): number[] {
+  const out = new Set<number>([8192, MAX_PR_IN_ALLOCATION_LENGTH]);
+  for (let a = DEFAULT_PR_IN_ALLOCATION_LENGTH['read-full-status']; a < MAX_PR_IN_ALLOCATION_LENGTH; a *= 2) out.add(a);
+  return [...out].sort((a, b) => a - b);
+}
+
+/** Fails (instead of hanging the lab) if any allocation length in use would make LIO write past the buffer. */
+function expectNoLioOverrun(lengths: number[]): void {
+  for (const alloc of fullStatusAllocationLengths()) {
+    expect(lioFullStatus(lengths, alloc).pastBuffer, `LIO READ FULL STATUS would write past its buffer at allocation length ${alloc}`).toBeLessThanOrEqual(0);
+  }
 }
 
 /**
@@ -188,8 +219,8 @@ describe('large registration lists (LUN 6): SPEC_I_PT for initiators that are no
     const total = lengths.reduce((a, b) => a + b, 0);
     expect(8 + total).toBeGreaterThan(8192);
     // Guard against LIO's overrun (it would hang the lab): none of the allocation lengths
-    // scsi-pr (8192, then doubling) and sg_persist (8192) use may hit the window.
-    for (const alloc of [8192, 16384, 32768, 65535]) expect(lioFullStatus(lengths, alloc).overrun, `LIO overrun at allocation ${alloc}`).toBe(0);
+    // scsi-pr (its default, then doubling) and sg_persist (8192) use may hit the window.
+    expectNoLioOverrun(lengths);
 
     // One 8192-byte READ FULL STATUS gets only what fits from LIO, with an ADDITIONAL
     // LENGTH that counts only that (SPC-4 wants the full length).
@@ -222,20 +253,22 @@ describe('large registration lists (LUN 6): SPEC_I_PT for initiators that are no
     expect(sg.registrations).toEqual(fromScsiPr.fullStatus(fs).registrations.slice(0, sg.registrations.length));
   });
 
-  it(`READ KEYS beyond 8192 bytes: four more SPEC_I_PT REGISTERs (nodes 1 and 2 through both target ports, node 3 through port 1) make ${TOTAL} registrations; scsi-pr re-issues READ KEYS with a larger allocation; sg_raw at 65535 agrees; sg_persist -k (8192 bytes) cannot show them all`, async () => {
+  it(`READ KEYS beyond 8192 bytes: four more SPEC_I_PT REGISTERs (nodes 1 and 2 through both target ports, node 3 through port 1) make ${TOTAL} registrations; scsi-pr re-issues READ KEYS with a larger allocation; sg_raw at 65535 agrees; sg_persist -k (8192 bytes) lists garbage past key 1023`, async () => {
     for (let k = 1; k < ISSUERS.length; k++) {
       const before = (await obs.readKeys()).generation;
       await issuers[k].register({ newKey: k === ISSUERS.length - 1 ? KG3 : KG, transportIds: ghostsOf(k) });
-      expect((await obs.readKeys()).generation).toBe(before + PER_REGISTER + 1);
+      expect((await obs.readKeys()).generation).toBe(before + COUNTS[k] + 1);
     }
     // Guard against LIO's READ FULL STATUS overrun before anything reads the full status.
-    const lengths = issuerTids.flatMap((t, k) => [lioDescriptorLength(t), ...ghostsOf(k).map(lioDescriptorLength)]);
-    for (const alloc of [8192, 16384, 32768, 65535]) expect(lioFullStatus(lengths, alloc).overrun, `LIO overrun at allocation ${alloc}`).toBe(0);
+    expectNoLioOverrun(issuerTids.flatMap((t, k) => [lioDescriptorLength(t), ...ghostsOf(k).map(lioDescriptorLength)]));
 
-    const expected = [...new Array((ISSUERS.length - 1) * (PER_REGISTER + 1)).fill(KG), ...new Array(PER_REGISTER + 1).fill(KG3)];
+    const last = COUNTS[COUNTS.length - 1] + 1;
+    const expected = [...new Array(TOTAL - last).fill(KG), ...new Array(last).fill(KG3)];
     const probe = await obs.execute({ cdb: Buffer.from([0x5e, 0x00, 0, 0, 0, 0, 0, 0x20, 0x00, 0]), direction: 'in', allocationLength: 8192 });
     expect(8 + 8 * TOTAL).toBeGreaterThan(8192);
     expect(probe.validLength).toBe(8192);
+    // Unlike its READ FULL STATUS, LIO's READ KEYS reports the full ADDITIONAL LENGTH (as SPC-4 says).
+    expect(probe.data.readUInt32BE(4)).toBe(8 * TOTAL);
 
     const keys = await obs.readKeys();
     expect(keys.keys).toEqual(expected);
@@ -245,13 +278,16 @@ describe('large registration lists (LUN 6): SPEC_I_PT for initiators that are no
     expect({ generation: raw.generation, keys: raw.keys }).toEqual(fromScsiPr.keys(keys));
     expect(raw.additionalLength).toBe(8 * TOTAL);
 
-    // sg_persist reads at most 8192 bytes: (8192 - 8) / 8 = 1023 keys.
+    // sg_persist receives at most 8192 bytes = (8192 - 8) / 8 = 1023 keys, but trusts
+    // ADDITIONAL LENGTH and reads on past its buffer: it lists all 1035 "keys", the last
+    // 12 of them garbage (what follows its buffer in memory).
     const sg = sgPersist(obsSg, ['-k']);
+    expect(sg.status).toBe(0);
+    expect(sg.stdout).toMatch(new RegExp(`PR generation=0x${keys.generation.toString(16)}, ${TOTAL} registered reservation keys follow`));
     const shown = [...sg.stdout.matchAll(/^\s+0x([0-9a-f]+)\s*$/gim)].map((m) => BigInt('0x' + m[1]));
-    require('node:fs').writeFileSync('/work/main/.lab/prtests/sgk.txt', sg.stdout.split('\n').slice(0, 3).join('\n') + '\n...\n' + sg.stdout.split('\n').slice(1015, 1040).join('\n') + '\n...\n' + sg.stdout.split('\n').slice(-8).join('\n') + '\nSTDERR ' + sg.stderr + ' probe addlen ' + probe.data.readUInt32BE(4));
-    expect(shown.length).toBeLessThan(TOTAL);
-    expect(shown).toEqual(expected.slice(0, shown.length));
-    expect(sg.stdout + sg.stderr).toMatch(new RegExp(`PR generation=0x${keys.generation.toString(16)}`));
+    expect(shown).toHaveLength(TOTAL);
+    expect(shown.slice(0, 1023)).toEqual(expected.slice(0, 1023));
+    expect(shown.slice(1023)).not.toEqual(expected.slice(1023));
   });
 
   it(`READ FULL STATUS beyond the 65535 bytes a CDB can ask for (${TOTAL} registrations): scsi-pr gets what fits, as sg_raw does — and must say the list is incomplete`, async () => {
@@ -259,6 +295,7 @@ describe('large registration lists (LUN 6): SPEC_I_PT for initiators that are no
     const total = lengths.reduce((a, b) => a + b, 0);
     expect(8 + total).toBeGreaterThan(65535);
     const fits = lioFullStatus(lengths, 65535);
+    expect(fits.pastAllocation).toBeLessThanOrEqual(0); // what fits ends inside the allocation
 
     const fs = await obs.readFullStatus();
     const raw = decodeFullStatusBytes(sgRawPrIn(obsSg, 0x03, 65535));
@@ -277,16 +314,17 @@ describe('large registration lists (LUN 6): SPEC_I_PT for initiators that are no
     expect(fs.truncated, `readFullStatus returned ${fs.registrations.length} of ${TOTAL} registrations with truncated: false`).toBe(true);
   });
 
-  it(`PREEMPT removes ${(ISSUERS.length - 1) * (PER_REGISTER + 1)} registrations of one key in a single command (no reservation existed, so none is created); CLEAR leaves the LUN empty`, async () => {
+  it(`PREEMPT removes ${TOTAL - COUNTS[COUNTS.length - 1] - 1} registrations of one key in a single command (no reservation existed, so none is created); CLEAR leaves the LUN empty`, async () => {
     const n3 = issuers[ISSUERS.length - 1];
     const before = (await obs.readKeys()).generation;
     await n3.preempt({ key: KG3, preemptKey: KG, type: 'exclusive-access' });
     const keys = await obs.readKeys();
-    expect(keys.keys).toEqual(new Array(PER_REGISTER + 1).fill(KG3));
+    expect(keys.keys).toEqual(new Array(COUNTS[COUNTS.length - 1] + 1).fill(KG3));
     expect(keys.generation).toBe(before + 1);
     expect(fromScsiPr.keys(keys)).toEqual(sgReadKeys(obsSg));
     // SPC-4: with no reservation holder, PREEMPT only removes registrations and ignores TYPE.
     expect((await obs.readReservation()).reservation).toBeNull();
+    expectNoLioOverrun([lioDescriptorLength(issuerTids[ISSUERS.length - 1]), ...ghostsOf(ISSUERS.length - 1).map(lioDescriptorLength)]);
     const fs = await obs.readFullStatus();
     expect(fs.registrations.map((r) => r.transportId)).toEqual([issuerTids[ISSUERS.length - 1], ...ghostsOf(ISSUERS.length - 1)]);
     expect({ ...decodeFullStatusBytes(sgRawPrIn(obsSg, 0x03, 65535)), additionalLength: undefined }).toEqual({ ...fromScsiPr.fullStatus(fs), additionalLength: undefined });

@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as pr from '../../lib';
-import { dev, labTools, type LabMap } from './lab-env';
+import { dev, labTools, run, type LabMap } from './lab-env';
 import { expectSgPersistAgrees, fromScsiPr, sgPersist, parseSgPersistKeys, sgReportCapabilities } from './sg-persist-reference';
 
 const LUN_ACTIONS = 1;
@@ -308,8 +308,8 @@ describe('every PR IN and PR OUT service action (LUN 1), cross-checked with sg_p
 
 describe('UNIT ATTENTION after preemption (LUN 2)', () => {
   let map: LabMap;
-  let n1: pr.Device, n2: pr.Device;
-  let n1Sg: string;
+  let n1: pr.Device, n2: pr.Device, obs: pr.Device;
+  let n1Sg: string, obsSg: string;
   let block: Buffer;
   const isUa = (asc: number, ascq: number) => expect.objectContaining({ senseKey: 6, senseKeyName: 'UNIT ATTENTION', asc, ascq });
 
@@ -318,6 +318,8 @@ describe('UNIT ATTENTION after preemption (LUN 2)', () => {
     n1Sg = dev(map, 1, LUN_UA).sg;
     n1 = await pr.open(n1Sg);
     n2 = await pr.open(dev(map, 2, LUN_UA).sg);
+    obsSg = dev(map, 3, LUN_UA, 1).sg;
+    obs = await pr.open(obsSg);
     await wipe(n1);
     // Drain whatever UNIT ATTENTION a nexus may have pending (e.g. the wipe's CLEAR).
     await n1.testUnitReady();
@@ -327,7 +329,7 @@ describe('UNIT ATTENTION after preemption (LUN 2)', () => {
 
   afterAll(async () => {
     if (n2) await wipe(n2);
-    for (const d of [n1, n2]) await d?.close();
+    for (const d of [n1, n2, obs]) await d?.close();
   });
 
   it('node 2 preempts node 1: node 1’s next scsi-pr call succeeds and reports 2Ah/05 REGISTRATIONS PREEMPTED in unitAttentions; its writes then conflict as SPC says', async () => {
@@ -336,6 +338,9 @@ describe('UNIT ATTENTION after preemption (LUN 2)', () => {
     await n1.reserve({ key: 0x1n, type: 'write-exclusive-registrants-only' });
     expect(await outcome(n1.writeBlocks(0, block))).toBe('ok');
     await n2.preempt({ key: 0x2n, preemptKey: 0x1n, type: 'write-exclusive-registrants-only' });
+    // (Reading through another nexus does not touch node 1's UNIT ATTENTION.)
+    const v = await expectSgPersistAgrees(obs, obsSg);
+    expect(v.reservation.reservation).toMatchObject({ key: 0x2n, type: 5 });
 
     const keys = await n1.readKeys();
     expect(keys.keys).toEqual([0x2n]);
@@ -394,6 +399,34 @@ describe('UNIT ATTENTION after preemption (LUN 2)', () => {
     const cleared = await n1.readKeys();
     expect(cleared.keys).toEqual([]);
     expect(cleared.unitAttentions).toContainEqual(isUa(0x2a, 0x03));
+    await expectSgPersistAgrees(obs, obsSg).then((v) => expect(v.keys.keys).toEqual([]));
+  });
+
+  it('REGISTER AND MOVE without `type` must report the UNIT ATTENTION absorbed by the READ RESERVATION it sends first (here 29h/03 after a LUN reset from node 2)', async () => {
+    const tid1 = pr.parseTransportId(map.nodes[0].luns[LUN_UA].transportId);
+    const tid2 = pr.parseTransportId(map.nodes[1].luns[LUN_UA].transportId);
+    const n2Sg = dev(map, 2, LUN_UA).sg;
+    await n1.register({ newKey: 0x21n });
+    await n2.register({ newKey: 0x22n });
+    await n1.reserve({ key: 0x21n, type: 'write-exclusive' });
+    await n1.testUnitReady();
+    await n2.testUnitReady();
+
+    // Control: with `type` given, the UA the PR OUT absorbed is in the result.
+    expect(run('sg_reset', ['-d', n2Sg]).status).toBe(0); // LOGICAL UNIT RESET: 29h/03 for every nexus
+    const withType = await n1.registerAndMove({ key: 0x21n, newKey: 0x23n, transportId: tid2, relativeTargetPortId: 1, type: 'write-exclusive' });
+    expect(withType.unitAttentions).toContainEqual(isUa(0x29, 0x03));
+    await n2.registerAndMove({ key: 0x23n, newKey: 0x24n, transportId: tid1, relativeTargetPortId: 1, type: 'write-exclusive' });
+    await n1.testUnitReady();
+    await n2.testUnitReady();
+
+    expect(run('sg_reset', ['-d', n2Sg]).status).toBe(0);
+    const withoutType = await n1.registerAndMove({ key: 0x24n, newKey: 0x25n, transportId: tid2, relativeTargetPortId: 1 });
+    expect((await obs.readReservation()).reservation).toMatchObject({ key: 0x25n, type: 1 });
+    // The UA was consumed during that call (nothing is pending any more)…
+    expect((await n1.testUnitReady()).unitAttentions).toEqual([]);
+    // …so the call must report it, like every other call does.
+    expect(withoutType.unitAttentions, 'registerAndMove() without type dropped the UNIT ATTENTION of its READ RESERVATION').toContainEqual(isUa(0x29, 0x03));
   });
 });
 

@@ -22,9 +22,11 @@
  *   -c   "  Replace Lost Reservation Capable(RLR_C): 0" … "      Write Exclusive: 1"
  *
  * sg_persist 1.46 never asks for more than 8192 bytes (`--alloc-length` above
- * 2000 hex is refused) and does not retry UNIT ATTENTION (exit status 6); the
- * runners here retry a UA like any initiator would, and {@link sgRawPrIn}
- * fetches PR IN data with any allocation length through sg_raw.
+ * 2000 hex is refused), trusts ADDITIONAL LENGTH beyond what it received (with
+ * more than 1023 keys, -k prints garbage past its buffer) and does not retry
+ * UNIT ATTENTION (exit status 6). The runners here retry a UA like any initiator
+ * would, and {@link sgRawPrIn} fetches PR IN data with any allocation length
+ * through sg_raw, decoded by {@link decodeFullStatusBytes} / {@link decodeReadKeysBytes}.
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

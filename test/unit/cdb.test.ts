@@ -166,12 +166,12 @@ describe('prInRequest', () => {
       'read-keys': 1024,
       'read-reservation': 24,
       'report-capabilities': 8,
-      'read-full-status': 4096,
+      'read-full-status': 65535,
     });
     expect(prInRequest('read-keys')).toEqual({ action: 0, cdb: hex('5e 00 00 00 00 00 00 04 00 00'), allocationLength: 1024 });
     expect(prInRequest('read-reservation')).toEqual({ action: 1, cdb: hex('5e 01 00 00 00 00 00 00 18 00'), allocationLength: 24 });
     expect(prInRequest('report-capabilities')).toEqual({ action: 2, cdb: hex('5e 02 00 00 00 00 00 00 08 00'), allocationLength: 8 });
-    expect(prInRequest('read-full-status')).toEqual({ action: 3, cdb: hex('5e 03 00 00 00 00 00 10 00 00'), allocationLength: 4096 });
+    expect(prInRequest('read-full-status')).toEqual({ action: 3, cdb: hex('5e 03 00 00 00 00 00 ff ff 00'), allocationLength: 65535 });
   });
   it('explicit allocation length', () => {
     expect(prInRequest('read-full-status', 65535)).toEqual({ action: 3, cdb: hex('5e 03 00 00 00 00 00 ff ff 00'), allocationLength: 65535 });
