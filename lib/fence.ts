@@ -11,8 +11,9 @@
  *              fencing each other both start here; the device serialises them, the
  *              loser gets RESERVATION CONFLICT, stops, and touches nothing else.
  *  3. fan-out: PREEMPT AND ABORT on every other LU at once.
- *  4. verify:  READ FULL STATUS on every LU: the victim's key is gone, a
- *              reservation exists, the generation advanced.
+ *  4. verify:  READ KEYS + READ RESERVATION on every LU (both in flight): the
+ *              victim's key is gone, our key is there, a reservation exists, the
+ *              generation advanced.
  * A failing LU never stops the others (except in step 2, where it only moves the
  * arbiter to the next LU); the report says exactly which LUs are fenced.
  */
@@ -197,14 +198,15 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
           return;
         }
         try {
-          const fs = await onAnyPath(lu, (d) => d.readFullStatus(call));
-          r.generationAfter = fs.generation;
-          const holder = fs.registrations.find((g) => g.reservationHolder);
+          // READ KEYS and READ RESERVATION, both in flight: all verify needs, in small buffers.
+          const [ks, rs] = await onAnyPath(lu, (d) => Promise.all([d.readKeys(call), d.readReservation(call)]));
+          r.generationAfter = ks.generation;
+          const holder = rs.reservation;
           r.reservation = holder ? withHexInspect({ key: holder.key, type: holder.type }) : null;
-          const victimGone = !fs.registrations.some((g) => g.key === victim);
-          const ourKeyThere = fs.registrations.some((g) => g.key === key);
-          const advanced = r.outcome === 'already-fenced' || (r.generationBefore !== undefined && fs.generation > r.generationBefore);
-          r.ok = victimGone && holder !== undefined && advanced && ourKeyThere;
+          const victimGone = !ks.keys.includes(victim);
+          const ourKeyThere = ks.keys.includes(key);
+          const advanced = r.outcome === 'already-fenced' || (r.generationBefore !== undefined && ks.generation > r.generationBefore);
+          r.ok = victimGone && holder !== null && advanced && ourKeyThere;
           if (!r.ok) {
             const why = [!victimGone && 'the victim key is still registered', !holder && 'no reservation is held', !advanced && 'the generation did not advance', !ourKeyThere && 'our own key is gone'].filter(Boolean).join(', ');
             r.error = new ScsiPrError('ERR_FENCE_NOT_VERIFIED', `${luName(lu)}: fence not verified: ${why}`, { path: luName(lu) });
