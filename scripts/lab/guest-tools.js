@@ -77,9 +77,26 @@ function login(node) {
   return waitFor((m) => m.devices.filter((d) => d.node === node && d.sd && d.sg).length >= want);
 }
 
-/** Unmap LUN `lun` from every portal and ACL; the backstore (and its PR state) stays. @param {number} lun */
+/**
+ * Unmap LUN `lun` from every portal and ACL; the backstore (and its PR state) stays.
+ * All or nothing: if LIO refuses (EBUSY — an ACL named in a SPEC_I_PT REGISTER keeps
+ * a configfs dependency on its LUN mapping until reboot), what was removed is put
+ * back and the error says so.
+ * @param {number} lun
+ */
 function removeLun(lun) {
   requireGuest();
+  try {
+    unmapLun(lun);
+  } catch (e) {
+    restoreLun(lun);
+    const busy = /** @type {NodeJS.ErrnoException} */ (e).code === 'EBUSY';
+    throw new Error(`lab: cannot remove LUN ${lun}${busy ? ' (LIO keeps it busy after a SPEC_I_PT REGISTER named one of its ACLs; use another LUN or reboot the lab)' : ''}: ${/** @type {Error} */ (e).message}`);
+  }
+}
+
+/** @param {number} lun */
+function unmapLun(lun) {
   for (let p = 1; p <= paths(); p++) {
     const tpg = tpgDir(p);
     for (const acl of fs.readdirSync(`${tpg}/acls`)) {

@@ -152,11 +152,14 @@ describe('fencing a node off every shared LUN', () => {
   it('a LUN that disappears during fence is named in the report; the others are fenced', async () => {
     labTools.resetReservations(LUNS);
     for (const node of [1, 2]) expect((await unfence({ devices: devicesOf(map, node, [0]), key: KEY[node] })).ok).toBe(true);
-    labTools.removeLun(5);
+    // LUN 0: no other file names its ACLs in a SPEC_I_PT REGISTER, after which LIO
+    // refuses to unmap a LUN until reboot.
+    const GONE = 0;
     try {
+      labTools.removeLun(GONE);
       const r = await fence({ devices: devicesOf(map, 1, [0]), key: KEY[1], victimKey: KEY[2], timeoutMs: 10_000 });
-      const lun5 = sgOf(map, 1, 5);
-      const bad = r.devices.find((d) => d.device === map.devices.find((x) => x.sg === lun5)!.sd);
+      const goneSg = sgOf(map, 1, GONE);
+      const bad = r.devices.find((d) => d.device === map.devices.find((x) => x.sg === goneSg)!.sd);
       expect(r.ok).toBe(false);
       expect(r.lost).toBe(false);
       expect(bad?.ok).toBe(false);
@@ -164,7 +167,7 @@ describe('fencing a node off every shared LUN', () => {
       expect(r.notFenced).toEqual([bad!.device]);
       expect(r.fenced).toHaveLength(LUNS.length - 1);
     } finally {
-      labTools.restoreLun(5);
+      labTools.restoreLun(GONE);
     }
   });
 
