@@ -4,9 +4,10 @@
  *
  * Algorithm (each step concurrent across LUs unless said otherwise):
  *  1. check:   READ KEYS on every LU — our key must be registered everywhere
- *              (we never re-register ourselves here: a missing key means another
- *              node fenced us, so we stop and report `lost`). Victim absent on an
- *              LU = already fenced there.
+ *              (we never re-register ourselves here: our key missing while other
+ *              keys are registered means another node fenced us, so we stop and
+ *              report `lost`; an LU with no registrations at all just fails).
+ *              Victim absent on an LU = already fenced there.
  *  2. arbiter: PREEMPT AND ABORT on the first LU in WWN order alone. Two nodes
  *              fencing each other both start here; the device serialises them, the
  *              loser gets RESERVATION CONFLICT, stops, and touches nothing else.
@@ -133,9 +134,14 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
           const { generation, keys } = await onAnyPath(lu, (d) => d.readKeys(call));
           const r = reports.get(lu)!;
           r.generationBefore = generation;
-          if (!keys.includes(key)) {
+          if (!keys.includes(key) && keys.length === 0) {
+            // Nobody is registered: no node fenced us here (it would be registered itself).
+            // An LU that was never unfenced, was cleared, or is not the LU we think (LIO
+            // answers for an unmapped LUN 0 with a virtual LUN 0). This LU fails; the others go on.
+            fail(lu, new ScsiPrError('ERR_NO_REGISTRATIONS', `${luName(lu)}: no key is registered at all (not unfenced, cleared, or not the expected LU); cannot fence here`, { path: luName(lu) }));
+          } else if (!keys.includes(key)) {
             lost = true;
-            fail(lu, new ScsiPrError('ERR_NOT_REGISTERED', `${luName(lu)}: our key ${formatKey(key)} is not registered (fenced by another node, or never unfenced)`, { path: luName(lu) }), 'lost');
+            fail(lu, new ScsiPrError('ERR_NOT_REGISTERED', `${luName(lu)}: our key ${formatKey(key)} is not registered while other keys are (another node fenced us)`, { path: luName(lu) }), 'lost');
           } else {
             victimThere.set(lu, keys.includes(victim));
             if (!keys.includes(victim)) r.outcome = 'already-fenced';

@@ -152,9 +152,10 @@ describe('fencing a node off every shared LUN', () => {
   it('a LUN that disappears during fence is named in the report; the others are fenced', async () => {
     labTools.resetReservations(LUNS);
     for (const node of [1, 2]) expect((await unfence({ devices: devicesOf(map, node, [0]), key: KEY[node] })).ok).toBe(true);
-    // LUN 0: no other file names its ACLs in a SPEC_I_PT REGISTER, after which LIO
-    // refuses to unmap a LUN until reboot.
-    const GONE = 0;
+    // LUN 7: no other file names its ACLs in a SPEC_I_PT REGISTER (after which LIO refuses
+    // to unmap a LUN until reboot). Not LUN 0: unmapped, LIO answers for it with a virtual
+    // LUN 0 (empty key list) instead of failing.
+    const GONE = 7;
     try {
       labTools.removeLun(GONE);
       const r = await fence({ devices: devicesOf(map, 1, [0]), key: KEY[1], victimKey: KEY[2], timeoutMs: 10_000 });
