@@ -9,7 +9,6 @@
  */
 import { execFile, type ExecFileException } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { realpath as realpathAsync } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ScsiPrError } from './errors';
 import { ArgumentRangeError, ArgumentTypeError, describeValue } from './invalid-argument';
@@ -219,7 +218,7 @@ export interface SharedVolumeGroupOptions {
   extraArgs?: string[];
   /** Skip PVs whose device is missing on this host instead of failing (default false). */
   allowMissingPvs?: boolean;
-  /** Resolves a PV path to its device (default `fs.promises.realpath`; the PV path itself when that fails). */
+  /** Resolves a PV path to its device (default `fs.realpathSync.native`; the PV path itself when that fails). */
   realpath?: (path: string) => Promise<string>;
 }
 
@@ -274,7 +273,7 @@ export async function sharedVolumeGroupDevices(options: SharedVolumeGroupOptions
   if (typeof options !== 'object' || options === null) {
     throw new ArgumentTypeError('ERR_INVALID_OPTION', `options must be an object; received ${describeValue(options)}`);
   }
-  const { vgs: wanted, run = execFileRunner, vgsPath = 'vgs', timeoutMs = 30_000, extraArgs = [], allowMissingPvs = false, realpath = realpathAsync } = options;
+  const { vgs: wanted, run = execFileRunner, vgsPath = 'vgs', timeoutMs = 30_000, extraArgs = [], allowMissingPvs = false, realpath = realpathNative } = options;
   if (wanted !== undefined && (!Array.isArray(wanted) || wanted.some((v) => typeof v !== 'string' || v === ''))) {
     throw new ArgumentTypeError('ERR_INVALID_OPTION', 'vgs must be an array of volume group names');
   }
@@ -383,9 +382,14 @@ function listDir(path: string): string[] {
   }
 }
 
+/** realpath(3) in one call, as a promise (the shape the injectable option takes). */
+async function realpathNative(path: string): Promise<string> {
+  return realpathSync.native(path);
+}
+
 function realpathOr(path: string): string {
   try {
-    return realpathSync(path);
+    return realpathSync.native(path);
   } catch {
     return path;
   }
@@ -507,7 +511,7 @@ export function sysfsWwid(blockOrSgPath: string, sysfsRoot: string = defaultSysf
 export interface ExpandDevicesOptions {
   /** Where sysfs is mounted (default `$SCSI_PR_SYSFS_ROOT` or `/sys`). */
   sysfsRoot?: string;
-  /** Resolves symlinks (default `fs.promises.realpath`). */
+  /** Resolves symlinks (default `fs.realpathSync.native`: /dev and sysfs are in memory, a thread-pool round trip buys nothing). */
   realpath?: (path: string) => Promise<string>;
   /** Map partitions to their whole disk (`/dev/sdb1` → `/dev/sdb`, kpartx maps → the multipath map). Default true. */
   wholeDisk?: boolean;
@@ -549,7 +553,7 @@ export async function expandDevices(devices: string[], options: ExpandDevicesOpt
     throw new ArgumentTypeError('ERR_INVALID_OPTION', `devices must be an array of device paths; received ${describeValue(devices)}`);
   }
   for (const d of devices) checkPath(d, 'each device');
-  const { sysfsRoot = defaultSysfsRoot(), realpath = realpathAsync, wholeDisk = true, order = 'input' } = options;
+  const { sysfsRoot = defaultSysfsRoot(), realpath = realpathNative, wholeDisk = true, order = 'input' } = options;
   if (order !== 'input' && order !== 'wwid') {
     throw new ArgumentRangeError('ERR_INVALID_OPTION', `order must be 'input' or 'wwid'; received ${describeValue(order)}`);
   }

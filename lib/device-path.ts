@@ -40,7 +40,7 @@ function majorMinor(rdev: number): string {
 
 function realpathOr(p: string): string | undefined {
   try {
-    return realpathSync(p);
+    return realpathSync.native(p);
   } catch {
     return undefined;
   }
@@ -63,7 +63,9 @@ export function resolveDevicePath(path: string): ResolvedDevicePath {
   let resolved: string;
   let st: Stats;
   try {
-    resolved = realpathSync(path);
+    // .native: one realpath(3); the JS realpathSync lstat()s every component of a
+    // path, and sysfs paths are long chains of symlinks.
+    resolved = realpathSync.native(path);
     st = statSync(resolved);
   } catch (e) {
     const fsErr = e as NodeJS.ErrnoException;
