@@ -8,7 +8,8 @@
  */
 import { existsSync, readdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DeviceError, SyscallError } from './errors';
+import { DeviceError } from './errors';
+import { toSyscallError } from './transport-common';
 import { ArgumentTypeError } from './invalid-argument';
 
 /** How a device path was resolved. */
@@ -76,7 +77,7 @@ export function resolveDevicePath(path: string): ResolvedDevicePath {
       throw new DeviceError('ERR_DEVICE_NOT_FOUND', `${path}: ${why}`, { path }, fields);
     }
     if (typeof fsErr.code === 'string' && typeof fsErr.errno === 'number') {
-      throw new SyscallError(`${fsErr.code}: ${fsErr.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')}, ${fsErr.syscall ?? 'stat'} '${path}'`, { code: fsErr.code, errno: fsErr.errno, syscall: fsErr.syscall ?? 'stat' }, { path });
+      throw toSyscallError({ ...fsErr, code: fsErr.code, errno: fsErr.errno, syscall: fsErr.syscall ?? 'stat', message: fsErr.message, name: fsErr.name }, path);
     }
     throw new DeviceError('ERR_DEVICE_NOT_FOUND', `${path}: cannot access (${String(e)})`, { path }, fields);
   }

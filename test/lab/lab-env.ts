@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import * as pr from '../../lib';
 
 export interface LabDevice {
   node: number;
@@ -107,3 +108,18 @@ const SG_TYPE_NAMES: Record<string, number> = {
   'write exclusive, all registrants': 7,
   'exclusive access, all registrants': 8,
 };
+
+/**
+ * Removes every registration and the reservation of the LUN through `d`, whatever
+ * state a failed run left: REGISTER AND IGNORE EXISTING KEY with `key`, then CLEAR.
+ * LIO: a nexus registered with ALL_TG_PT must say ALL_TG_PT again (ILLEGAL REQUEST otherwise).
+ */
+export async function wipeReservations(d: pr.Device, key: bigint): Promise<void> {
+  try {
+    await d.registerAndIgnoreExistingKey({ newKey: key });
+  } catch (e) {
+    if (!(e instanceof pr.ScsiSenseError && e.sense.senseKey === 5)) throw e;
+    await d.registerAndIgnoreExistingKey({ newKey: key, allTargetPorts: true });
+  }
+  await d.clear({ key });
+}

@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as pr from '../../lib';
-import { dev, labTools, run, type LabMap } from './lab-env';
+import { dev, labTools, run, type LabMap, wipeReservations } from './lab-env';
 import { expectSgPersistAgrees, fromScsiPr, sgPersist, parseSgPersistKeys, sgReportCapabilities } from './sg-persist-reference';
 
 const LUN_ACTIONS = 1;
@@ -21,17 +21,7 @@ const WIPE_KEY = 0x5ca1ab1en;
 
 type FullStatus = Awaited<ReturnType<pr.Device['readFullStatus']>>;
 
-/** Removes every registration and the reservation of the LUN through `d` (whatever state a failed run left). */
-async function wipe(d: pr.Device): Promise<void> {
-  try {
-    await d.registerAndIgnoreExistingKey({ newKey: WIPE_KEY });
-  } catch (e) {
-    // LIO: a nexus registered with ALL_TG_PT must say ALL_TG_PT again.
-    if (!(e instanceof pr.ScsiSenseError && e.sense.senseKey === 5)) throw e;
-    await d.registerAndIgnoreExistingKey({ newKey: WIPE_KEY, allTargetPorts: true });
-  }
-  await d.clear({ key: WIPE_KEY });
-}
+const wipe = (d: pr.Device): Promise<void> => wipeReservations(d, WIPE_KEY);
 
 function iqn(node: number): string {
   return labTools.initiatorIqn(node);

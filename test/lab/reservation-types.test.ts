@@ -11,22 +11,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as pr from '../../lib';
-import { dev, labTools, type LabMap } from './lab-env';
+import { dev, labTools, type LabMap, wipeReservations } from './lab-env';
 import { expectSgPersistAgrees } from './sg-persist-reference';
 
 const LUN_TYPES = 4;
 const LUN_LIO = 5;
 const WIPE_KEY = 0x5ca1ab1e4n;
 
-async function wipe(d: pr.Device): Promise<void> {
-  try {
-    await d.registerAndIgnoreExistingKey({ newKey: WIPE_KEY });
-  } catch (e) {
-    if (!(e instanceof pr.ScsiSenseError && e.sense.senseKey === 5)) throw e;
-    await d.registerAndIgnoreExistingKey({ newKey: WIPE_KEY, allTargetPorts: true });
-  }
-  await d.clear({ key: WIPE_KEY });
-}
+const wipe = (d: pr.Device): Promise<void> => wipeReservations(d, WIPE_KEY);
 
 type Access = 'ok' | 'conflict';
 
