@@ -69,6 +69,8 @@ const MIDLAYER_DERIVED_HOST: ReadonlySet<number> = new Set([
  * `/dev/sg3: PERSISTENT RESERVE OUT (PREEMPT AND ABORT) failed: RESERVATION CONFLICT`.
  */
 export function classifyResult(result: RawResult, context: ClassifyContext): ScsiPrError | null {
+  // The common case first, before any message is built: GOOD, DID_OK, DRIVER_OK, no sense.
+  if ((result.status & 0xfe) === 0 && (result.hostStatus & 0xff) === 0 && (result.driverStatus & DRIVER_MASK) === 0 && !(result.sense?.length > 0)) return null;
   const name = context.commandName ?? commandName(context.cdb);
   const prefix = `${context.path}: ${name}`;
   const errCtx = { path: context.path, cdb: context.cdb, result };

@@ -7,7 +7,7 @@
  * a DeviceError naming the path and the reason, before any I/O.
  */
 import { existsSync, readdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { DeviceError } from './errors';
 import { toSyscallError } from './transport-common';
 import { ArgumentTypeError } from './invalid-argument';
@@ -45,6 +45,27 @@ function realpathOr(p: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `p` with the symlinks of its last component followed, or undefined when it
+ * does not exist. sysfs links (`/sys/dev/char/M:m`, `…/device`) sit in canonical
+ * directories and point at canonical ones, so following the last component
+ * gives the canonical path with one readlink per hop, where realpath(3)
+ * readlinks every component of a ten-component sysfs path.
+ */
+function followLink(p: string): string | undefined {
+  let current = p;
+  for (let hop = 0; hop < 8; hop++) {
+    let target: string;
+    try {
+      target = readlinkSync(current);
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EINVAL' ? current : undefined; // EINVAL: exists, not a link
+    }
+    current = resolvePath(dirname(current), target);
+  }
+  return realpathOr(current);
 }
 
 function hctlOf(sysDevice: string | undefined): string | undefined {
@@ -88,17 +109,18 @@ export function resolveDevicePath(path: string): ResolvedDevicePath {
   const mm = majorMinor(st.rdev);
 
   if (st.isCharacterDevice()) {
-    const sys = realpathOr(join(SYSFS, 'dev', 'char', mm));
+    const sys = followLink(join(SYSFS, 'dev', 'char', mm));
     if (!sys || !/\/scsi_generic\/sg\d+$/.test(sys)) {
       throw new DeviceError('ERR_NOT_SCSI', `${shown} is character device ${mm}, not a SCSI generic (sg) device`, ctx);
     }
-    const sysDevice = realpathOr(join(sys, 'device'));
+    const sysDevice = followLink(join(sys, 'device'));
     const block = sysDevice ? readdirOr(join(sysDevice, 'block'))[0] : undefined;
     return { requested: path, resolved, openPath: resolved, via: 'sg', sgPath: resolved, blockPath: block ? `/dev/${block}` : undefined, hctl: hctlOf(sysDevice) };
   }
 
   if (st.isBlockDevice()) {
-    const sys = join(SYSFS, 'dev', 'block', mm);
+    // Canonical first: `device` below is a link relative to the real directory.
+    const sys = followLink(join(SYSFS, 'dev', 'block', mm)) ?? join(SYSFS, 'dev', 'block', mm);
     if (existsSync(join(sys, 'partition'))) {
       // The partition's sysfs directory sits inside its disk's: /sys/devices/…/block/sdb/sdb1.
       const real = realpathOr(sys);
@@ -106,7 +128,7 @@ export function resolveDevicePath(path: string): ResolvedDevicePath {
       const disk = parent ? `/dev/${parent}` : 'the whole disk';
       throw new DeviceError('ERR_PARTITION', `${shown} is a partition; persistent reservations apply to the whole logical unit: use ${disk}`, ctx);
     }
-    const sysDevice = realpathOr(join(sys, 'device'));
+    const sysDevice = followLink(join(sys, 'device'));
     if (!sysDevice || !existsSync(join(sysDevice, 'scsi_device'))) {
       const name = realpathOr(sys)?.split('/').pop() ?? mm;
       const hint = name.startsWith('dm-') ? ' (a device-mapper device: use its SCSI paths)' : '';

@@ -51,6 +51,7 @@ import { inquiryCdb, read10Cdb, readCapacity10Cdb, testUnitReadyCdb, write10Cdb 
 import { parseDeviceIdentificationVpd, parseStandardInquiry, parseUnitSerialVpd, wwnOf, type Designator, type StandardInquiry } from './inquiry';
 import { withHexInspect } from './hex-inspect';
 import { onAbort } from './abort-listener';
+import { acquireDataIn, releaseDataIn } from './data-in-pool';
 
 /** Default per-command timeout. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -273,22 +274,33 @@ export class Device implements AsyncDisposable {
   async execute(request: ExecuteRequest): Promise<ExecuteResult> {
     checkExecuteRequest(request);
     const call = checkCallOptions({ timeoutMs: request.timeoutMs, signal: request.signal }, 'execute');
-    if (this.closed) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path, cdb: request.cdb });
+    // Not zeroed: only the bytes the kernel reports transferred (allocation - resid) are ever exposed.
+    const data = request.direction === 'in' ? Buffer.allocUnsafe(request.allocationLength ?? 0) : request.direction === 'out' ? (request.data ?? null) : null;
+    const out = await this.run(request.cdb, request.direction, data, call);
+    return { ...out, data: request.direction === 'in' && out.result.data ? out.result.data : Buffer.alloc(0) };
+  }
+
+  /**
+   * The command loop behind every call: submit, classify, absorb UNIT ATTENTION
+   * and BUSY per the retry policy. `data` is the data-out bytes or the data-in
+   * buffer, handed to the kernel for every attempt (a retry starts only after
+   * the previous attempt came back). On success and on classified errors,
+   * `result.data` is the transferred part of a data-in buffer.
+   */
+  private async run(cdb: Buffer, direction: DataDirection, data: Buffer | null, call: CallOptions): Promise<{ result: RawResult; unitAttentions: DecodedSense[]; validLength: number }> {
+    if (this.closed) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path, cdb });
     const timeoutMs = call.timeoutMs ?? this.timeoutMs;
     const unitAttentions: DecodedSense[] = [];
-    const state = { unitAttentions: 0, busy: 0 };
+    let state: { unitAttentions: number; busy: number } | undefined;
     for (;;) {
-      // Not zeroed: only the bytes the kernel reports transferred (allocation - resid) are ever exposed.
-      const data = request.direction === 'in' ? Buffer.allocUnsafe(request.allocationLength ?? 0) : request.direction === 'out' ? (request.data ?? null) : null;
-      const result = await this.transport.submit({ cdb: request.cdb, direction: request.direction, data, timeoutMs, signal: call.signal });
-      const length = data && request.direction === 'in' ? data.length : 0;
+      const result = await this.transport.submit({ cdb, direction, data, timeoutMs, signal: call.signal });
+      const length = data && direction === 'in' ? data.length : 0;
       const validLength = Math.max(0, Math.min(length, length - result.resid));
       // Only the transferred bytes leave this function (results and errors alike).
-      if (request.direction === 'in' && data) result.data = data.subarray(0, validLength);
-      const error = classifyResult(result, { path: this.path, cdb: request.cdb, timeoutMs });
-      if (!error) {
-        return { result, unitAttentions, validLength, data: request.direction === 'in' && result.data ? result.data : Buffer.alloc(0) };
-      }
+      if (direction === 'in' && data) result.data = data.subarray(0, validLength);
+      const error = classifyResult(result, { path: this.path, cdb, timeoutMs });
+      if (!error) return { result, unitAttentions, validLength };
+      state ??= { unitAttentions: 0, busy: 0 };
       const decision = retryDecision(error, state, this.retries);
       if (!decision.retry) {
         error.unitAttentions = unitAttentions;
@@ -304,16 +316,42 @@ export class Device implements AsyncDisposable {
     }
   }
 
+  /**
+   * Run a data-in command into a pooled buffer and parse it before the buffer
+   * goes back to the pool (see data-in-pool.ts). Errors that carry the result
+   * get their own copy of its data first.
+   */
+  private async runParsed<T>(cdb: Buffer, allocationLength: number, call: CallOptions, parse: (data: Buffer, validLength: number) => T): Promise<{ value: T; result: RawResult; unitAttentions: DecodedSense[] }> {
+    const buffer = acquireDataIn(allocationLength);
+    let completed = false;
+    try {
+      const out = await this.run(cdb, 'in', buffer, call);
+      completed = true;
+      const value = this.parseOr(() => parse(out.result.data ?? buffer.subarray(0, 0), out.validLength), cdb, out.result);
+      out.result.data = null; // the parsed value owns copies; the buffer is about to be reused
+      return { value, result: out.result, unitAttentions: out.unitAttentions };
+    } catch (e) {
+      if (e instanceof ScsiPrError && e.result) {
+        completed = true; // a classified outcome: the kernel handed the command back
+        if (e.result.data) e.result.data = Buffer.from(e.result.data);
+      }
+      throw e;
+    } finally {
+      // A command abandoned on timeout/abort/close may still be written by the kernel: never reuse its buffer.
+      if (completed) releaseDataIn(buffer);
+    }
+  }
+
   // ---- PERSISTENT RESERVE IN --------------------------------------------------
 
   private async prIn<T extends object>(action: PrInActionName, parse: (d: Buffer, n: number) => T, opts: CallOptions, growable: boolean): Promise<T & CallReport> {
     const call = checkCallOptions(opts ?? {}, action, true);
     let request = prInRequest(action);
-    const unitAttentions: DecodedSense[] = [];
+    let unitAttentions: DecodedSense[] | undefined;
     for (;;) {
-      const out = await this.execute({ cdb: request.cdb, direction: 'in', allocationLength: request.allocationLength, ...call });
-      unitAttentions.push(...out.unitAttentions);
-      const parsed = this.parseOr(() => parse(out.data, out.validLength), request.cdb, out.result);
+      const out = await this.runParsed(request.cdb, request.allocationLength, call, parse);
+      unitAttentions = unitAttentions ? [...unitAttentions, ...out.unitAttentions] : out.unitAttentions;
+      const parsed = out.value;
       if (growable) {
         const list = parsed as unknown as ReadKeysResult;
         const advice = needsLargerAllocation(list, request.allocationLength);
@@ -327,7 +365,8 @@ export class Device implements AsyncDisposable {
           list.truncated = true;
         }
       }
-      return Object.assign(parsed, { unitAttentions });
+      (parsed as T & CallReport).unitAttentions = unitAttentions;
+      return parsed as T & CallReport;
     }
   }
 
@@ -365,7 +404,7 @@ export class Device implements AsyncDisposable {
   private async prOut<T extends object>(name: string, build: (o: Stripped<T>) => PrOutRequest, options: T & CallOptions): Promise<PrOutResult> {
     const [prOptions, call] = splitCallOptions(options, name);
     const request = build(prOptions);
-    const out = await this.execute({ cdb: request.cdb, direction: 'out', data: request.parameterList, ...call });
+    const out = await this.run(request.cdb, 'out', request.parameterList, call);
     return withHexInspect({ action: name, durationMs: out.result.durationMs, unitAttentions: out.unitAttentions });
   }
 
@@ -435,7 +474,7 @@ export class Device implements AsyncDisposable {
 
   /** TEST UNIT READY. Resolves with the UAs absorbed; rejects with ScsiSenseError (e.g. NOT READY) otherwise. */
   async testUnitReady(options: CallOptions = {}): Promise<CallReport> {
-    const out = await this.execute({ cdb: testUnitReadyCdb(), direction: 'none', ...checkCallOptions(options, 'testUnitReady', true) });
+    const out = await this.run(testUnitReadyCdb(), 'none', null, checkCallOptions(options, 'testUnitReady', true));
     return { unitAttentions: out.unitAttentions };
   }
 
@@ -443,13 +482,12 @@ export class Device implements AsyncDisposable {
   async inquiry(options: CallOptions = {}): Promise<InquiryResult & CallReport> {
     const call = checkCallOptions(options, 'inquiry', true);
     const stdCdb = inquiryCdb({ allocationLength: 96 });
-    const std = await this.execute({ cdb: stdCdb, direction: 'in', allocationLength: 96, ...call });
-    const base = this.parseOr(() => parseStandardInquiry(std.data), stdCdb, std.result);
+    const std = await this.runParsed(stdCdb, 96, call, (d, n) => parseStandardInquiry(d.subarray(0, n)));
+    const base = std.value;
     const vpd = async <T>(page: number, length: number, parse: (d: Buffer) => T): Promise<T | undefined> => {
       const cdb = inquiryCdb({ evpd: true, page, allocationLength: length });
       try {
-        const r = await this.execute({ cdb, direction: 'in', allocationLength: length, ...call });
-        return this.parseOr(() => parse(r.data), cdb, r.result);
+        return (await this.runParsed(cdb, length, call, (d, n) => parse(d.subarray(0, n)))).value;
       } catch (e) {
         if (e instanceof ScsiSenseError && e.sense.senseKey === 0x5) return undefined; // page not supported
         throw e;

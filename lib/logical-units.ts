@@ -35,6 +35,9 @@ export function isPathFailure(e: unknown): boolean {
   return e instanceof TransportError || e instanceof SyscallError || e instanceof TimeoutError || e instanceof DeviceClosedError;
 }
 
+/** A plain sg node name. */
+const SG_NODE = /^\/dev\/sg\d+$/;
+
 /** WWNs are fixed for a device's lifetime: read sysfs once per open Device. */
 const wwnCache = new WeakMap<Device, string | null>();
 
@@ -65,10 +68,12 @@ export async function openLogicalUnits(devices: readonly DeviceInput[], options:
   const { inquiryFallback = true, ...openOptions } = options;
   const ours: Device[] = [];
   const entries: Array<{ name: string; device?: Device; error?: Error; path: string }> = [];
-  const names = devices.filter((d): d is string => typeof d === 'string');
+  // An sg node is one path of one LU: no partition, multipath or alias to expand,
+  // and open() resolves it anyway (expanding it too would walk sysfs twice).
+  const names = devices.filter((d): d is string => typeof d === 'string' && !SG_NODE.test(d));
   let expanded: Array<{ device: string; names?: string[]; paths: string[] }> = [];
   try {
-    expanded = await expandDevices(names);
+    expanded = names.length > 0 ? await expandDevices(names) : [];
   } catch {
     expanded = names.map((n) => ({ device: n, paths: [n] }));
   }

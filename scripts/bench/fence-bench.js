@@ -9,6 +9,8 @@
  *   vs (a) one PREEMPT AND ABORT fan-out at the lab's limit (sg-fanout.c, all in flight),
  *   vs (b) a fence_scsi-style sequential loop of processes per device:
  *       sg_turs, sg_persist -k, sg_persist -r, sg_persist --preempt-abort, sg_persist -k.
+ * Then fence() vs (a) again with 10 ms netem, where round trips rather than the
+ * per-command cost of UML system calls dominate.
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -19,7 +21,8 @@ const pr = require(path.join(ROOT, 'dist'));
 const { fence } = require(path.join(ROOT, 'dist', 'fence.js'));
 const lab = require(path.join(ROOT, 'scripts', 'lab', 'guest-tools.js'));
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const SLOW_DELAY_MS = 10;
 const KEY = [0xa1n, 0xb2n];
 
 /** @param {number[]} xs */
@@ -46,43 +49,40 @@ async function main() {
     await Promise.all(devs[holder].map((/** @type {any} */ d) => d.readReservation().then((/** @type {any} */ r) => (r.reservation ? null : d.reserve({ key: KEY[holder], type: 5 })))));
   };
   const fanC = cProgram('sg-fanout');
-  const rows = [];
   let holder = 0;
   await setUp(holder);
-  for (let r = 0; r < ROUNDS; r++) {
-    const row = {};
-    // fence() with paths
-    let a = 1 - holder;
-    let t0 = nowMs();
-    let rep = await fence({ devices: sgs[a], key: KEY[a], victimKey: KEY[holder] });
-    row.fencePathsMs = nowMs() - t0;
-    if (!rep.ok) throw new Error(`fence (paths) failed: ${JSON.stringify(pr.toJSONSafe(rep.notFenced))}`);
+  /**
+   * One timed step: the other node (`a`) removes the holder's key with `work`; then
+   * the roles swap and both nodes are registered again. Returns milliseconds.
+   * @param {(a: number, victim: number) => Promise<number | void> | number | void} work  may return its own measurement
+   */
+  const step = async (work) => {
+    const a = 1 - holder;
+    const t0 = nowMs();
+    const own = await work(a, holder);
+    const ms = typeof own === 'number' ? own : nowMs() - t0;
     holder = a;
     await setUp(holder);
-    // fence() with open Devices
-    a = 1 - holder;
-    t0 = nowMs();
-    rep = await fence({ devices: devs[a], key: KEY[a], victimKey: KEY[holder] });
-    row.fenceDevicesMs = nowMs() - t0;
-    if (!rep.ok) throw new Error('fence (devices) failed');
-    holder = a;
-    await setUp(holder);
-    // (a) C all-in-flight PREEMPT AND ABORT
-    a = 1 - holder;
-    const c = spawnSync(fanC, ['preempt-and-abort', KEY[a].toString(16), KEY[holder].toString(16), '5', ...sgs[a]], { encoding: 'utf8' });
+    return ms;
+  };
+  const fenceWith = (/** @type {'paths' | 'devices'} */ how) => async (/** @type {number} */ a, /** @type {number} */ victim) => {
+    const rep = await fence({ devices: how === 'paths' ? sgs[a] : devs[a], key: KEY[a], victimKey: KEY[victim] });
+    if (!rep.ok) throw new Error(`fence (${how}) failed: ${JSON.stringify(pr.toJSONSafe(rep.notFenced))}`);
+  };
+  /** (a) C all-in-flight PREEMPT AND ABORT; its own wall time (without process start). */
+  const cFanout = (/** @type {number} */ a, /** @type {number} */ victim) => {
+    const c = spawnSync(fanC, ['preempt-and-abort', KEY[a].toString(16), KEY[victim].toString(16), '5', ...sgs[a]], { encoding: 'utf8' });
     if (c.status !== 0) throw new Error(`sg-fanout: ${c.stdout}${c.stderr}`);
-    row.cFanoutMs = JSON.parse(c.stdout).wallUs / 1000;
-    holder = a;
-    await setUp(holder);
-    // (b) fence_scsi-style process loop
-    a = 1 - holder;
-    t0 = nowMs();
+    return JSON.parse(c.stdout).wallUs / 1000;
+  };
+  /** (b) fence_scsi-style process loop. */
+  const processLoop = (/** @type {number} */ a, /** @type {number} */ victim) => {
     for (const sg of sgs[a]) {
       const steps = [
         ['sg_turs', [sg]],
         ['sg_persist', ['-n', '-i', '-k', sg]],
         ['sg_persist', ['-n', '-i', '-r', sg]],
-        ['sg_persist', ['-n', '-o', '-A', `-K 0x${KEY[a].toString(16)}`, `-S 0x${KEY[holder].toString(16)}`, '-T 5', sg].flatMap((x) => x.split(' '))],
+        ['sg_persist', ['-n', '-o', '-A', `-K 0x${KEY[a].toString(16)}`, `-S 0x${KEY[victim].toString(16)}`, '-T 5', sg].flatMap((x) => x.split(' '))],
         ['sg_persist', ['-n', '-i', '-k', sg]],
       ];
       for (const [cmd, args] of steps) {
@@ -90,11 +90,20 @@ async function main() {
         if (p.status !== 0 && p.status !== 6) throw new Error(`${cmd} ${args} failed: ${p.stderr}`);
       }
     }
-    row.processLoopMs = nowMs() - t0;
-    holder = a;
-    await setUp(holder);
-    rows.push(row);
+  };
+  const rows = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    rows.push({
+      fencePathsMs: await step(fenceWith('paths')),
+      fenceDevicesMs: await step(fenceWith('devices')),
+      cFanoutMs: await step(cFanout),
+      processLoopMs: await step(processLoop),
+    });
   }
+  // Where round trips, not per-command CPU, dominate: the same fence vs C fan-out at 10 ms.
+  lab.setNetem({ delayMs: SLOW_DELAY_MS });
+  const slowRows = [];
+  for (let r = 0; r < ROUNDS; r++) slowRows.push({ fenceDevicesMs: await step(fenceWith('devices')), cFanoutMs: await step(cFanout) });
   for (const side of devs) for (const d of side) await d.close();
   lab.setNetem({ delayMs: 0 });
   lab.resetReservations();
@@ -107,6 +116,14 @@ async function main() {
     medianFenceDevicesMs: m('fenceDevicesMs'),
     medianCFanoutMs: m('cFanoutMs'),
     medianProcessLoopMs: m('processLoopMs'),
+    minFenceDevicesMs: Math.min(...rows.map((x) => x.fenceDevicesMs)),
+    minFencePathsMs: Math.min(...rows.map((x) => x.fencePathsMs)),
+    slowLink: {
+      netemDelayMs: SLOW_DELAY_MS,
+      rounds: slowRows,
+      medianFenceDevicesMs: median(slowRows.map((x) => x.fenceDevicesMs)),
+      medianCFanoutMs: median(slowRows.map((x) => x.cFanoutMs)),
+    },
   };
   const rA = result.medianFenceDevicesMs / result.medianCFanoutMs;
   const rAp = result.medianFencePathsMs / result.medianCFanoutMs;
@@ -116,7 +133,11 @@ async function main() {
   console.log(`  fence(), paths            ${result.medianFencePathsMs.toFixed(1)} ms  = ${rAp.toFixed(2)}x the C fan-out`);
   console.log(`  (a) C all-in-flight       ${result.medianCFanoutMs.toFixed(1)} ms  (one PREEMPT AND ABORT per LUN, nothing else)`);
   console.log(`  (b) fence_scsi-style loop ${result.medianProcessLoopMs.toFixed(0)} ms  = ${rB.toFixed(0)}x fence() with paths`);
-  const json = JSON.stringify({ ...result, ratioDevicesToC: rA, ratioPathsToC: rAp, processLoopToFencePaths: rB }, null, 2) + '\n';
+  console.log(`  fastest round: open Devices ${result.minFenceDevicesMs.toFixed(1)} ms, paths ${result.minFencePathsMs.toFixed(1)} ms`);
+  const slow = result.slowLink;
+  const rS = slow.medianFenceDevicesMs / slow.medianCFanoutMs;
+  console.log(`netem ${SLOW_DELAY_MS} ms (round trips dominate): fence(), open Devices ${slow.medianFenceDevicesMs.toFixed(1)} ms vs C fan-out ${slow.medianCFanoutMs.toFixed(1)} ms = ${rS.toFixed(2)}x`);
+  const json = JSON.stringify({ ...result, ratioDevicesToC: rA, ratioPathsToC: rAp, processLoopToFencePaths: rB, slowLinkRatioDevicesToC: rS }, null, 2) + '\n';
   if (process.env.SCSI_PR_LAB_RUN) fs.writeFileSync(path.join(process.env.SCSI_PR_LAB_RUN, 'fence-bench.json'), json);
   const i = process.argv.indexOf('--out');
   if (i > 0) fs.writeFileSync(process.argv[i + 1], json);
