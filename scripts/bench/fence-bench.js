@@ -7,6 +7,7 @@
  *   fence() end to end (check + arbiter + fan-out + verify), with devices given as
  *   paths (opened and closed by fence) and as already open Devices,
  *   vs (a) one PREEMPT AND ABORT fan-out at the lab's limit (sg-fanout.c, all in flight),
+ *   vs (a') the same C program running fence's four fan-outs back to back,
  *   vs (b) a fence_scsi-style sequential loop of processes per device:
  *       sg_turs, sg_persist -k, sg_persist -r, sg_persist --preempt-abort, sg_persist -k.
  * Then fence() vs (a) again with 10 ms netem, where round trips rather than the
@@ -69,12 +70,17 @@ async function main() {
     const rep = await fence({ devices: how === 'paths' ? sgs[a] : devs[a], key: KEY[a], victimKey: KEY[victim] });
     if (!rep.ok) throw new Error(`fence (${how}) failed: ${JSON.stringify(pr.toJSONSafe(rep.notFenced))}`);
   };
-  /** (a) C all-in-flight PREEMPT AND ABORT; its own wall time (without process start). */
-  const cFanout = (/** @type {number} */ a, /** @type {number} */ victim) => {
-    const c = spawnSync(fanC, ['preempt-and-abort', KEY[a].toString(16), KEY[victim].toString(16), '5', ...sgs[a]], { encoding: 'utf8' });
-    if (c.status !== 0) throw new Error(`sg-fanout: ${c.stdout}${c.stderr}`);
+  /** One C all-in-flight fan-out of `action` on node `a`'s LUNs; its own wall time (ms, without process start). */
+  const cRun = (/** @type {string} */ action, /** @type {number} */ a, /** @type {number} */ victim) => {
+    const c = spawnSync(fanC, [action, KEY[a].toString(16), KEY[victim].toString(16), '5', ...sgs[a]], { encoding: 'utf8' });
+    if (c.status !== 0) throw new Error(`sg-fanout ${action}: ${c.stdout}${c.stderr}`);
     return JSON.parse(c.stdout).wallUs / 1000;
   };
+  /** (a) C all-in-flight PREEMPT AND ABORT. */
+  const cFanout = (/** @type {number} */ a, /** @type {number} */ victim) => cRun('preempt-and-abort', a, victim);
+  /** (a') the same C program doing fence()'s four fan-outs one after the other (no decisions between them). */
+  const cFenceSteps = (/** @type {number} */ a, /** @type {number} */ victim) =>
+    ['read-keys', 'preempt-and-abort', 'read-keys', 'read-reservation'].reduce((ms, action) => ms + cRun(action, a, victim), 0);
   /** (b) fence_scsi-style process loop. */
   const processLoop = (/** @type {number} */ a, /** @type {number} */ victim) => {
     for (const sg of sgs[a]) {
@@ -97,6 +103,7 @@ async function main() {
       fencePathsMs: await step(fenceWith('paths')),
       fenceDevicesMs: await step(fenceWith('devices')),
       cFanoutMs: await step(cFanout),
+      cFenceStepsMs: await step(cFenceSteps),
       processLoopMs: await step(processLoop),
     });
   }
@@ -116,6 +123,7 @@ async function main() {
     medianFenceDevicesMs: m('fenceDevicesMs'),
     medianCFanoutMs: m('cFanoutMs'),
     medianProcessLoopMs: m('processLoopMs'),
+    medianCFenceStepsMs: m('cFenceStepsMs'),
     minFenceDevicesMs: Math.min(...rows.map((x) => x.fenceDevicesMs)),
     minFencePathsMs: Math.min(...rows.map((x) => x.fencePathsMs)),
     slowLink: {
@@ -132,6 +140,7 @@ async function main() {
   console.log(`  fence(), open Devices     ${result.medianFenceDevicesMs.toFixed(1)} ms  = ${rA.toFixed(2)}x the C fan-out`);
   console.log(`  fence(), paths            ${result.medianFencePathsMs.toFixed(1)} ms  = ${rAp.toFixed(2)}x the C fan-out`);
   console.log(`  (a) C all-in-flight       ${result.medianCFanoutMs.toFixed(1)} ms  (one PREEMPT AND ABORT per LUN, nothing else)`);
+  console.log(`  (a') C, fence's 4 fan-outs  ${result.medianCFenceStepsMs.toFixed(1)} ms  (READ KEYS, PREEMPT AND ABORT, READ KEYS, READ RESERVATION; fence() = ${(result.medianFenceDevicesMs / result.medianCFenceStepsMs).toFixed(2)}x this)`);
   console.log(`  (b) fence_scsi-style loop ${result.medianProcessLoopMs.toFixed(0)} ms  = ${rB.toFixed(0)}x fence() with paths`);
   console.log(`  fastest round: open Devices ${result.minFenceDevicesMs.toFixed(1)} ms, paths ${result.minFencePathsMs.toFixed(1)} ms`);
   const slow = result.slowLink;

@@ -3,7 +3,7 @@
  * PERSISTENT RESERVE OUT on every device in flight at once through the sg v3
  * async interface (write all, then poll + read until all are back).
  *   sg-fanout ACTION RK SARK TYPE /dev/sgA /dev/sgB …
- *     ACTION: preempt-and-abort | register | register-ignore | read-keys
+ *     ACTION: preempt-and-abort | register | register-ignore | read-keys | read-reservation
  *   prints {"devices": N, "wallUs": …, "failed": K}
  */
 #include <fcntl.h>
@@ -42,6 +42,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(action, "register")) cdb[1] = 0;
   else if (!strcmp(action, "register-ignore")) cdb[1] = 6;
   else if (!strcmp(action, "read-keys")) { cdb[0] = 0x5e; cdb[1] = 0; cdb[7] = 0x20; cdb[8] = 0; dir = SG_DXFER_FROM_DEV; }
+  else if (!strcmp(action, "read-reservation")) { cdb[0] = 0x5e; cdb[1] = 1; cdb[7] = 0x20; cdb[8] = 0; dir = SG_DXFER_FROM_DEV; }
   else { fprintf(stderr, "unknown action %s\n", action); return 2; }
   put64(param, rk);
   put64(param + 8, sark);
