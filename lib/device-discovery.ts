@@ -411,12 +411,11 @@ function dmByName(name: string, root: string): string | undefined {
 }
 
 /**
- * The kernel name of a device path: `/dev/mapper/NAME` and other dm symlinks
- * become `dm-N` (through the filesystem, else by dm/name in sysfs), anything
- * else its basename after symlinks.
+ * The kernel name of a device path whose symlinks are resolved: `/dev/mapper/NAME`
+ * becomes `dm-N` (by dm/name in sysfs when the node is not a link), anything else
+ * its basename.
  */
-function kernelName(path: string, root: string): string {
-  const real = realpathOr(path);
+function kernelName(real: string, root: string): string {
   const base = basename(real);
   if (DM.test(base)) return base;
   if (real.startsWith('/dev/mapper/')) return dmByName(base, root) ?? base;
@@ -481,7 +480,12 @@ function checkPath(path: unknown, what: string): asserts path is string {
  */
 export function multipathPaths(device: string, sysfsRoot: string = defaultSysfsRoot()): string[] {
   checkPath(device, 'device');
-  const name = kernelName(device, sysfsRoot);
+  return multipathPathsOfReal(device, realpathOr(device), sysfsRoot);
+}
+
+/** {@link multipathPaths} with `device`'s symlinks already resolved to `real`. */
+function multipathPathsOfReal(device: string, real: string, sysfsRoot: string): string[] {
+  const name = kernelName(real, sysfsRoot);
   if (!DM.test(name)) return [device];
   return mpathSlaves(name, sysfsRoot, 0) ?? [device];
 }
@@ -501,7 +505,12 @@ export function multipathPaths(device: string, sysfsRoot: string = defaultSysfsR
  */
 export function sysfsWwid(blockOrSgPath: string, sysfsRoot: string = defaultSysfsRoot()): string | undefined {
   checkPath(blockOrSgPath, 'device path');
-  let name = basename(realpathOr(blockOrSgPath));
+  return sysfsWwidOfReal(realpathOr(blockOrSgPath), sysfsRoot);
+}
+
+/** {@link sysfsWwid} of a path whose symlinks are already resolved. */
+function sysfsWwidOfReal(real: string, sysfsRoot: string): string | undefined {
+  let name = basename(real);
   if (/^sg\d+$/.test(name)) return readAttr(join(sysfsRoot, 'class', 'scsi_generic', name, 'device', 'wwid'));
   name = wholeDiskOf(name, sysfsRoot) ?? name;
   return readAttr(join(sysfsRoot, 'block', name, 'device', 'wwid')) ?? readAttr(join(sysfsRoot, 'block', name, 'wwid'));
@@ -570,6 +579,7 @@ export async function expandDevices(devices: string[], options: ExpandDevicesOpt
   for (const { name, real, found } of resolvedNames) {
     let resolved = real;
     if (found && real.startsWith('/dev/')) {
+      // `real` is resolved already (the device nodes below are not links): no second realpath(3).
       let kname = kernelName(real, sysfsRoot);
       if (wholeDisk) kname = wholeDiskOf(kname, sysfsRoot) ?? kname;
       if (kname !== basename(real) || DM.test(kname)) resolved = `/dev/${kname}`;
@@ -579,9 +589,9 @@ export async function expandDevices(devices: string[], options: ExpandDevicesOpt
       if (!existing.names.includes(name)) existing.names.push(name);
       continue;
     }
-    const paths = found ? [...new Set(multipathPaths(resolved, sysfsRoot))] : [name];
+    const paths = found ? [...new Set(multipathPathsOfReal(resolved, resolved, sysfsRoot))] : [name];
     const entry: ExpandedDevice = { device: name, names: [name], resolved, paths };
-    const wwid = found ? sysfsWwid(paths[0] ?? resolved, sysfsRoot) : undefined;
+    const wwid = found ? sysfsWwidOfReal(paths[0] ?? resolved, sysfsRoot) : undefined;
     if (wwid !== undefined) entry.wwid = wwid;
     byKey.set(resolved, entry);
   }

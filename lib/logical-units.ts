@@ -71,14 +71,19 @@ export async function openLogicalUnits(devices: readonly DeviceInput[], options:
   // An sg node is one path of one LU: no partition, multipath or alias to expand,
   // and open() resolves it anyway (expanding it too would walk sysfs twice).
   const names = devices.filter((d): d is string => typeof d === 'string' && !SG_NODE.test(d));
-  let expanded: Array<{ device: string; names?: string[]; paths: string[] }> = [];
+  let expanded: Array<{ device: string; names?: string[]; paths: string[]; wwid?: string }> = [];
   try {
     expanded = names.length > 0 ? await expandDevices(names) : [];
   } catch {
     expanded = names.map((n) => ({ device: n, paths: [n] }));
   }
   const byName = new Map<string, string[]>();
-  for (const e of expanded) for (const n of [e.device, ...(e.names ?? [])]) if (!byName.has(n)) byName.set(n, e.paths);
+  /** The LU's WWID per path, as expansion read it (every path of a multipath map shares it). */
+  const wwidByPath = new Map<string, string>();
+  for (const e of expanded) {
+    for (const n of [e.device, ...(e.names ?? [])]) if (!byName.has(n)) byName.set(n, e.paths);
+    if (e.wwid !== undefined) for (const p of e.paths) wwidByPath.set(p, e.wwid);
+  }
   // The same path reached through two names (a map and one of its paths, two aliases) is opened once.
   const openedByPath = new Map<string, Promise<Device>>();
   await Promise.all(
@@ -95,6 +100,8 @@ export async function openLogicalUnits(devices: readonly DeviceInput[], options:
             if (!pending) {
               pending = open(p, openOptions).then((dev) => {
                 ours.push(dev);
+                const wwid = wwidByPath.get(p);
+                if (wwid !== undefined) wwnCache.set(dev, wwid); // read once, in expansion
                 return dev;
               });
               openedByPath.set(p, pending);
