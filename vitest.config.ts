@@ -21,6 +21,17 @@ export default defineConfig({
           hookTimeout: 600_000,
         },
       },
+      {
+        test: {
+          // Runs on the host and boots the lab itself, more than once (e.g. APTPL across a power loss).
+          name: 'lab-reboot',
+          include: ['test/lab-reboot/**/*.test.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 900_000,
+          hookTimeout: 900_000,
+        },
+      },
     ],
   },
 });

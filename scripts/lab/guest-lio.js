@@ -7,6 +7,13 @@
  * iSCSI target with LAB_PATHS portals (127.0.0.1..P:3260) and one ACL per node
  * mapping every LUN. One process doing plain mkdir/symlink/write system calls:
  * a shell would fork a mkdir and an ln per mapped LUN (~35 ms each in UML).
+ *
+ * APTPL: LIO writes <dbroot>/pr/aptpl_<unit serial> while persist-through-power-
+ * loss is active but never reads it back itself (rtslib/targetcli do). Like them,
+ * each saved registration is written to the backstore's pr/res_aptpl_metadata
+ * before the LUN is exported (LIO refuses it afterwards); LIO re-activates it when
+ * the matching ACL mapping appears. With `--dbroot` on a host directory this is
+ * what makes registrations and the reservation survive a lab reboot.
  */
 const fs = require('node:fs');
 
@@ -25,13 +32,43 @@ const prefix = env('LAB_INITIATOR_PREFIX');
 
 /** @param {string} file @param {string} value */
 const write = (file, value) => fs.writeFileSync(file, value);
+const dbroot = process.env.LAB_DBROOT || '/run/lio-dbroot';
+
+/**
+ * The registrations LIO saved for a unit serial: one `key=value` list per
+ * PR_REG_START … PR_REG_END block of <dbroot>/pr/aptpl_<serial> (none without a file).
+ * @param {string} serial
+ */
+function savedRegistrations(serial) {
+  let text;
+  try {
+    text = fs.readFileSync(`${dbroot}/pr/aptpl_${serial}`, 'utf8');
+  } catch {
+    return [];
+  }
+  const blocks = [];
+  /** @type {string[] | null} */
+  let block = null;
+  for (const line of text.split('\n').map((l) => l.trim())) {
+    if (line.startsWith('PR_REG_START')) block = [];
+    else if (line.startsWith('PR_REG_END')) {
+      if (block && block.length > 0) blocks.push(block.join(','));
+      block = null;
+    } else if (block && line.includes('=')) block.push(line);
+  }
+  return blocks;
+}
 
 for (let l = 0; l < luns; l++) {
   const bs = `${CFG}/core/rd_mcp_${l}/lun${l}`;
   fs.mkdirSync(bs, { recursive: true });
   write(`${bs}/control`, `rd_pages=${pages}`);
   write(`${bs}/enable`, '1');
-  write(`${bs}/wwn/vpd_unit_serial`, `scsiprlab${String(l).padStart(4, '0')}`);
+  const serial = `scsiprlab${String(l).padStart(4, '0')}`;
+  write(`${bs}/wwn/vpd_unit_serial`, serial);
+  const saved = savedRegistrations(serial);
+  for (const registration of saved) write(`${bs}/pr/res_aptpl_metadata`, registration);
+  if (saved.length > 0) console.error(`guest-lio: LUN ${l}: ${saved.length} APTPL registration(s) replayed from ${dbroot}/pr/aptpl_${serial}`);
 }
 for (let p = 1; p <= paths; p++) {
   const tpg = `${CFG}/iscsi/${tiqn}/tpgt_${p}`;
