@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // The default output, then each file's time (a slow machine shows in the log).
+    reporters: ['default', './test/timing-reporter.ts'],
     projects: [
       {
         test: {
@@ -15,8 +17,10 @@ export default defineConfig({
           name: 'lab',
           include: ['test/lab/**/*.test.ts'],
           environment: 'node',
-          // One lab boot per file; files run one after another (UML has one CPU).
-          fileParallelism: false,
+          // Every lab file shares one SAN: files must run one after another. That is a
+          // root-level option (`--no-file-parallelism` in package.json's test:lab), not
+          // a project one. Reports event-loop stalls (see the file for why they matter).
+          setupFiles: ['test/lab/event-loop-watch.ts'],
           testTimeout: 600_000,
           hookTimeout: 600_000,
         },
@@ -27,7 +31,6 @@ export default defineConfig({
           name: 'lab-reboot',
           include: ['test/lab-reboot/**/*.test.ts'],
           environment: 'node',
-          fileParallelism: false,
           testTimeout: 900_000,
           hookTimeout: 900_000,
         },

@@ -82,8 +82,8 @@ async function main() {
 
   step('Node 3 is repaired: its iSCSI session comes back (new ISID) and it unfences itself');
   await Promise.all(nodes[2].map((d) => d.close()));
-  lab.logout(3);
-  map = lab.login(3);
+  await lab.logout(3);
+  map = await lab.login(3);
   const node3 = map.nodes[2];
   console.log(`  node 3 is now ${node3.luns[0].transportId} on ${node3.luns.map((/** @type {any} */ l) => l.sg).join(' ')}`);
   nodes[2] = await Promise.all(node3.luns.map((/** @type {any} */ l) => pr.open(l.sg)));

@@ -43,7 +43,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const nowUs = () => Number(process.hrtime.bigint()) / 1000;
 
 async function latency() {
-  lab.setNetem({ delayMs: 0 });
+  await lab.setNetem({ delayMs: 0 });
   const sg = lab.map().nodes[0].luns[0].sg;
   const loop = cProgram('sgio-loop');
   const dev = await pr.open(sg);
@@ -90,7 +90,7 @@ async function latency() {
 
 async function fanout() {
   const map = lab.map();
-  lab.setNetem({ delayMs: 1 });
+  await lab.setNetem({ delayMs: 1 });
   const n1 = map.nodes[0].luns.map((l) => l.sg);
   const n2 = map.nodes[1].luns.map((l) => l.sg);
   const KEY = [0xa1n, 0xb2n];
@@ -172,7 +172,7 @@ async function fanout() {
     for (const poller of side.pollers) poller.close();
     for (const fd of side.fds) native.closeDevice(fd);
   }
-  lab.setNetem({ delayMs: 0 });
+  await lab.setNetem({ delayMs: 0 });
   return {
     luns: n1.length,
     netemDelayMs: 1,

@@ -40,8 +40,8 @@ function cProgram(/** @type {string} */ name) {
 async function main() {
   const map = lab.map();
   const sgs = [map.nodes[0].luns.map((/** @type {any} */ l) => l.sg), map.nodes[1].luns.map((/** @type {any} */ l) => l.sg)];
-  lab.resetReservations();
-  lab.setNetem({ delayMs: 1 });
+  await lab.resetReservations();
+  await lab.setNetem({ delayMs: 1 });
   const devs = [await Promise.all(sgs[0].map((/** @type {string} */ p) => pr.open(p))), await Promise.all(sgs[1].map((/** @type {string} */ p) => pr.open(p)))];
   /** Both nodes registered everywhere; `holder` holds the type 5 reservation. */
   const setUp = async (/** @type {number} */ holder) => {
@@ -108,12 +108,12 @@ async function main() {
     });
   }
   // Where round trips, not per-command CPU, dominate: the same fence vs C fan-out at 10 ms.
-  lab.setNetem({ delayMs: SLOW_DELAY_MS });
+  await lab.setNetem({ delayMs: SLOW_DELAY_MS });
   const slowRows = [];
   for (let r = 0; r < ROUNDS; r++) slowRows.push({ fenceDevicesMs: await step(fenceWith('devices')), cFanoutMs: await step(cFanout) });
   for (const side of devs) for (const d of side) await d.close();
-  lab.setNetem({ delayMs: 0 });
-  lab.resetReservations();
+  await lab.setNetem({ delayMs: 0 });
+  await lab.resetReservations();
   const m = (/** @type {string} */ k) => median(rows.map((x) => x[k]));
   const result = {
     luns: sgs[0].length,

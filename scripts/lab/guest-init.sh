@@ -28,7 +28,13 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/lock/iscsi /run/lio-dbroot /run/lab
-mount -t tmpfs tmpfs /tmp
+# A private /tmp, unless the repository or the run dir lives under the host's /tmp
+# (a clone in /tmp): then the guest keeps the host's /tmp and its programs get a
+# private TMPDIR instead.
+case "$RUN/:$LAB_SCRIPTS/" in
+  /tmp/* | *:/tmp/*) mkdir -p /run/lab/tmp && chmod 1777 /run/lab/tmp && export TMPDIR=/run/lab/tmp ;;
+  *) mount -t tmpfs tmpfs /tmp ;;
+esac
 mount -t tmpfs tmpfs /lib/modules || fail "cannot mount /lib/modules (is kmod installed on the host?)"
 ln -s "/usr/lib/uml/modules/$(uname -r)" "/lib/modules/$(uname -r)"
 cp -a /etc/iscsi /run/lab/etc-iscsi

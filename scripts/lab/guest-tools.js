@@ -14,11 +14,17 @@
  *   lab.setNetem({delayMs, lossPct})
  *   lab.addAcl(iqn, luns?)         an initiator ACL (e.g. for SPEC_I_PT TransportIDs)
  *
+ * Whatever runs a program or waits (logout, login, setNetem, resetReservations)
+ * returns a Promise and never blocks the caller's event loop: vitest's worker
+ * must keep answering its RPC while a lab test waits (its calls time out after
+ * 60 s of a blocked loop, see test/lab/event-loop-watch.ts). The rest only
+ * reads sysfs or writes configfs and stays synchronous.
+ *
  * CLI: node guest-tools.js <logout|login|remove-lun|restore-lun|portal-down|portal-up|netem|map> [args]
  */
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const { scan, buildMap } = require('./guest-map');
 
 const CFG = '/sys/kernel/config/target';
@@ -27,11 +33,57 @@ function requireGuest() {
   if (process.env.SCSI_PR_LAB !== '1') throw new Error('lab tools run only inside the SAN lab guest (SCSI_PR_LAB=1)');
 }
 
-/** @param {string} cmd @param {string[]} args */
-function sh(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+/**
+ * @typedef {object} RunOptions
+ * @property {number} [timeoutMs]  SIGKILL after this long (default 60 s); the result then has signal 'SIGKILL'
+ * @property {string} [input]      written to its stdin (default: stdin closed)
+ * @property {NodeJS.ProcessEnv} [env]
+ * @property {string} [cwd]
+ * @property {number} [uid]
+ * @property {number} [gid]
+ */
+
+/**
+ * Run a program without blocking the event loop; resolves with its exit status and output
+ * (status is -1 when a signal ended it).
+ * @param {string} cmd @param {string[]} args @param {RunOptions} [o]
+ * @returns {Promise<{status: number, signal: NodeJS.Signals | null, stdout: string, stderr: string}>}
+ */
+function run(cmd, args, o = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: o.env, cwd: o.cwd, uid: o.uid, gid: o.gid });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    child.stdin.on('error', () => {}); // a child that exits without reading its stdin
+    child.stdin.end(o.input ?? '');
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? -1, signal, stdout, stderr });
+    });
+  });
+}
+
+/** Like {@link run}, but a non-zero exit is an error. @param {string} cmd @param {string[]} args */
+async function sh(cmd, args) {
+  const r = await run(cmd, args);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}`);
   return r.stdout;
+}
+
+/** Run `fn` over `items`, at most `limit` at a time. @template T @param {T[]} items @param {number} limit @param {(t: T) => Promise<void>} fn */
+async function eachLimited(items, limit, fn) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 const env = (/** @type {string} */ k) => {
@@ -51,28 +103,31 @@ function map() {
   return m;
 }
 
-/** @param {(m: ReturnType<typeof buildMap>) => boolean} pred @param {number} [timeoutMs] */
-function waitFor(pred, timeoutMs = 30000) {
+/**
+ * Poll sysfs every 50 ms until `pred` holds; resolves with the fresh map.
+ * @param {(m: ReturnType<typeof buildMap>) => boolean} pred @param {number} [timeoutMs]
+ */
+async function waitFor(pred, timeoutMs = 30000) {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const m = buildMap(scan());
     if (pred(m)) return map();
     if (Date.now() > end) throw new Error('lab: timed out waiting for the SAN to settle');
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 /** Log node `node` out of every portal (its devices disappear). @param {number} node */
-function logout(node) {
+async function logout(node) {
   requireGuest();
-  sh('iscsiadm', ['-m', 'node', '-T', env('LAB_TARGET_IQN'), '-I', `node${node}`, '--logout']);
+  await sh('iscsiadm', ['-m', 'node', '-T', env('LAB_TARGET_IQN'), '-I', `node${node}`, '--logout']);
   return waitFor((m) => !m.devices.some((d) => d.node === node));
 }
 
 /** Log node `node` back in (a new session: new ISID, new sd/sg names). @param {number} node */
-function login(node) {
+async function login(node) {
   requireGuest();
-  sh('iscsiadm', ['-m', 'node', '-T', env('LAB_TARGET_IQN'), '-I', `node${node}`, '--login']);
+  await sh('iscsiadm', ['-m', 'node', '-T', env('LAB_TARGET_IQN'), '-I', `node${node}`, '--login']);
   const want = Number(env('LAB_LUNS')) * paths();
   return waitFor((m) => m.devices.filter((d) => d.node === node && d.sd && d.sg).length >= want);
 }
@@ -154,54 +209,62 @@ function portalUp(p = 1) {
 }
 
 /** Set (or clear, with 0/0) netem delay and loss on loopback. @param {{delayMs?: number, lossPct?: number}} o */
-function setNetem(o) {
+async function setNetem(o) {
   requireGuest();
   const delay = o.delayMs ?? 0;
   const loss = o.lossPct ?? 0;
-  spawnSync('modprobe', ['sch_netem']);
+  await run('modprobe', ['sch_netem']);
   if (delay === 0 && loss === 0) {
-    spawnSync('tc', ['qdisc', 'del', 'dev', 'lo', 'root']);
+    await run('tc', ['qdisc', 'del', 'dev', 'lo', 'root']); // fails harmlessly when there is none
     return;
   }
-  sh('tc', ['qdisc', 'replace', 'dev', 'lo', 'root', 'netem', 'delay', `${delay}ms`, 'loss', `${loss}%`]);
+  await sh('tc', ['qdisc', 'replace', 'dev', 'lo', 'root', 'netem', 'delay', `${delay}ms`, 'loss', `${loss}%`]);
 }
 
 /**
  * Wipe persistent-reservation state on LUNs (default: all) from node 1, path 0:
  * REGISTER AND IGNORE EXISTING KEY with a scratch key, then CLEAR; then drain
  * pending UNIT ATTENTIONs on every node's devices of those LUNs (TEST UNIT READY).
- * Uses sg3_utils (independent of scsi-pr).
+ * Uses sg3_utils (independent of scsi-pr). With `drain: false` the UNIT ATTENTIONs
+ * are left for the next command, which then must retry them (scsi-pr does).
  * @param {number[]} [luns]
+ * @param {{drain?: boolean}} [o]
  */
-function resetReservations(luns) {
+async function resetReservations(luns, o = {}) {
   requireGuest();
   const m = map();
   const all = luns ?? m.nodes[0].luns.map((/** @type {any} */ l) => l.lun);
-  for (const lun of all) {
+  const firstPaths = all.map((/** @type {number} */ lun) => {
     const d = m.devices.find((x) => x.node === 1 && x.lun === lun && x.path === 0);
     if (!d || !d.sg) throw new Error(`lab: node 1 has no device for LUN ${lun}`);
+    return d.sg;
+  });
+  // LUNs are independent: a few at a time (UML has one CPU; the gain is overlapping round trips).
+  await eachLimited(firstPaths, 4, async (sg) => {
     for (const args of [['--register-ignore', '--param-sark=0x5c7a7c4'], ['--clear', '--param-rk=0x5c7a7c4']]) {
       let r;
       for (let i = 0; i < 5; i++) {
-        r = spawnSync('sg_persist', ['-n', '--out', ...args, d.sg], { encoding: 'utf8' });
+        r = await run('sg_persist', ['-n', '--out', ...args, sg]);
         if (r.status !== 6) break; // 6 = UNIT ATTENTION: retry
       }
-      if (!r || r.status !== 0) throw new Error(`lab: sg_persist ${args.join(' ')} ${d.sg} failed (${r?.status}): ${r?.stderr}`);
+      if (!r || r.status !== 0) throw new Error(`lab: sg_persist ${args.join(' ')} ${sg} failed (${r?.status}): ${r?.stderr}`);
     }
-  }
+  });
+  if (o.drain === false) return;
   // Drain the UNIT ATTENTIONs this (and earlier files' work) left on every node's
   // devices of these LUNs, so tools without UA retry (sg_persist) start clean.
-  for (const d of m.devices.filter((x) => all.includes(x.lun) && x.sg)) {
+  const drain = m.devices.filter((x) => all.includes(x.lun) && x.sg).map((x) => x.sg);
+  await eachLimited(drain, 4, async (sg) => {
     for (let i = 0; i < 8; i++) {
-      if (spawnSync('sg_turs', [d.sg]).status === 0) break;
+      if ((await run('sg_turs', [sg])).status === 0) break;
     }
-  }
+  });
 }
 
 /** The initiator IQN of lab node `node`. */
 const initiatorIqn = iqnOf;
 
-module.exports = { map, logout, login, removeLun, restoreLun, addAcl, portalDown, portalUp, setNetem, resetReservations, initiatorIqn, waitFor };
+module.exports = { map, logout, login, removeLun, restoreLun, addAcl, portalDown, portalUp, setNetem, resetReservations, initiatorIqn, waitFor, run };
 
 if (require.main === module) {
   const [cmd, a, b] = process.argv.slice(2);
@@ -223,7 +286,14 @@ if (require.main === module) {
     console.error(`usage: guest-tools.js <${Object.keys(cmds).join('|')}> [args]`);
     process.exit(2);
   }
-  const r = f();
-  if (r !== undefined) console.log(JSON.stringify(r, null, 2));
+  Promise.resolve(f()).then(
+    (r) => {
+      if (r !== undefined) console.log(JSON.stringify(r, null, 2));
+    },
+    (e) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exit(1);
+    },
+  );
 }
 

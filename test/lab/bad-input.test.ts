@@ -19,7 +19,6 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import * as pr from '../../lib';
 import { labMap, dev, run, sgPersistKeys, SG_EXIT, type LabDevice, type LabMap } from './lab-env';
@@ -337,38 +336,38 @@ function commandCounts(hctls: string[]): Record<string, number> {
 }
 
 /** sg_persist with UNIT ATTENTIONs retried (sg_persist itself does not). */
-function sgPersist(sg: string, ...args: string[]): void {
-  let r = run('sg_persist', ['-n', ...args, sg]);
-  for (let i = 0; i < 4 && r.status === SG_EXIT.UNIT_ATTENTION; i++) r = run('sg_persist', ['-n', ...args, sg]);
+async function sgPersist(sg: string, ...args: string[]): Promise<void> {
+  let r = await run('sg_persist', ['-n', ...args, sg]);
+  for (let i = 0; i < 4 && r.status === SG_EXIT.UNIT_ATTENTION; i++) r = await run('sg_persist', ['-n', ...args, sg]);
   if (r.status !== 0) throw new Error(`sg_persist ${args.join(' ')} ${sg}: exit ${r.status}: ${r.stderr}`);
 }
 
-function sgPersistKeysRetry(sg: string): string[] {
+async function sgPersistKeysRetry(sg: string): Promise<string[]> {
   for (let i = 0; ; i++) {
     try {
-      return sgPersistKeys(sg);
+      return await sgPersistKeys(sg);
     } catch (e) {
       if (i >= 3) throw e;
     }
   }
 }
 
-function sh(cmd: string, args: string[]): string {
-  const r = run(cmd, args);
+async function sh(cmd: string, args: string[]): Promise<string> {
+  const r = await run(cmd, args);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${r.stderr || r.stdout}`);
   return r.stdout.trim();
 }
 
-function waitFor(what: string, cond: () => boolean, ms = 5000): void {
+async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 /** Write `sector` (512 bytes) at LBA 0 of a block device, then make the kernel re-read the partition table. */
-function writeSector0(sd: string, sector: Buffer): void {
+async function writeSector0(sd: string, sector: Buffer): Promise<void> {
   const fd = openSync(sd, 'r+');
   try {
     writeSync(fd, sector, 0, 512, 0);
@@ -376,7 +375,7 @@ function writeSector0(sd: string, sector: Buffer): void {
   } finally {
     closeSync(fd);
   }
-  sh('blockdev', ['--rereadpt', sd]);
+  await sh('blockdev', ['--rereadpt', sd]);
 }
 
 /** An MBR with one Linux partition (LBA 2048, 4096 sectors). */
@@ -405,9 +404,9 @@ function fdsOpenOn(target: string): string[] {
 }
 
 /** Run a script with the compiled library in a child node process; returns its status and output. */
-function child(script: string, args: string[]): { status: number | null; signal: string | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['-e', script, DIST, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+async function child(script: string, args: string[]): Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }> {
+  const r = await run(process.execPath, ['-e', script, DIST, ...args]);
+  return { status: r.signal ? null : r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 // ---------------------------------------------------------------------------------
@@ -441,54 +440,54 @@ describe('bad input: every wrong call rejects with a typed, explained error and 
     cleanups.push(['remove scratch dir', () => rmSync(scratch, { recursive: true, force: true })]);
 
     // LUNs 7 and 8 start clean.
-    for (const l of [LUN, LUN_POS]) expect(sgPersistKeysRetry(dev(map, 1, l).sg), `LUN ${l} must start without registrations`).toEqual([]);
-    cleanups.push(['clear PR state of LUNs 7 and 8', () => {
+    for (const l of [LUN, LUN_POS]) expect(await sgPersistKeysRetry(dev(map, 1, l).sg), `LUN ${l} must start without registrations`).toEqual([]);
+    cleanups.push(['clear PR state of LUNs 7 and 8', async () => {
       for (const l of [LUN, LUN_POS]) {
         const sg = dev(map, 1, l).sg;
-        sgPersist(sg, '--out', '--register-ignore', `--param-sark=${CLEANUP_KEY}`);
-        sgPersist(sg, '--out', '--clear', `--param-rk=${CLEANUP_KEY}`);
-        expect(sgPersistKeysRetry(sg), `LUN ${l} left clean`).toEqual([]);
+        await sgPersist(sg, '--out', '--register-ignore', `--param-sark=${CLEANUP_KEY}`);
+        await sgPersist(sg, '--out', '--clear', `--param-rk=${CLEANUP_KEY}`);
+        expect(await sgPersistKeysRetry(sg), `LUN ${l} left clean`).toEqual([]);
       }
     }]);
 
     // A partition on node 1's /dev/sdX of LUN 7 (no sfdisk in the lab: the MBR is written directly).
     const part7 = `${n1.sd}1`;
-    cleanups.push(['wipe the partition table of LUN 7', () => {
-      writeSector0(n1.sd, Buffer.alloc(512));
-      waitFor(`${part7} to disappear`, () => !existsSync(part7));
+    cleanups.push(['wipe the partition table of LUN 7', async () => {
+      await writeSector0(n1.sd, Buffer.alloc(512));
+      await waitFor(`${part7} to disappear`, () => !existsSync(part7));
     }]);
-    writeSector0(n1.sd, mbrWithOnePartition());
-    waitFor(`${part7} to appear`, () => existsSync(part7));
+    await writeSector0(n1.sd, mbrWithOnePartition());
+    await waitFor(`${part7} to appear`, () => existsSync(part7));
     symlinkSync(part7, join(scratch, 'part-link'));
     symlinkSync('/dev', join(scratch, 'dir-link'));
     symlinkSync('/dev/sdzz-gone', join(scratch, 'dangling-link'));
 
     // A loop device, and a device-mapper device on it.
-    sh('modprobe', ['loop']);
-    sh('modprobe', ['dm-mod']);
+    await sh('modprobe', ['loop']);
+    await sh('modprobe', ['dm-mod']);
     const img = join(scratch, 'loop.img');
     writeFileSync(img, Buffer.alloc(4 << 20));
-    const loop = sh('losetup', ['-f', '--show', img]);
-    cleanups.push(['detach the loop device', () => void sh('losetup', ['-d', loop])]);
+    const loop = await sh('losetup', ['-f', '--show', img]);
+    cleanups.push(['detach the loop device', async () => void (await sh('losetup', ['-d', loop]))]);
     const dmName = `scsipr-badinput-${process.pid}`;
-    sh('dmsetup', ['create', dmName, '--table', `0 8192 linear ${loop} 0`]);
-    cleanups.push(['remove the dm device', () => void sh('dmsetup', ['remove', dmName])]);
-    const dm = `/dev/dm-${sh('dmsetup', ['info', '-c', '--noheadings', '-o', 'minor', dmName])}`;
-    waitFor(`${dm} to appear`, () => existsSync(dm));
+    await sh('dmsetup', ['create', dmName, '--table', `0 8192 linear ${loop} 0`]);
+    cleanups.push(['remove the dm device', async () => void (await sh('dmsetup', ['remove', dmName]))]);
+    const dm = `/dev/dm-${await sh('dmsetup', ['info', '-c', '--noheadings', '-o', 'minor', dmName])}`;
+    await waitFor(`${dm} to appear`, () => existsSync(dm));
     symlinkSync(dm, join(scratch, 'mapper-link'));
 
     // An sg node without a block node: unbind sd from node 3's LUN 8 path 1 device.
-    cleanups.push(['re-bind sd to ' + noBlock.hctl, () => {
+    cleanups.push(['re-bind sd to ' + noBlock.hctl, async () => {
       if (!existsSync(`/sys/bus/scsi/devices/${noBlock.hctl}/block`)) writeFileSync('/sys/bus/scsi/drivers/sd/bind', noBlock.hctl);
-      waitFor(`${noBlock.sd} to come back`, () => existsSync(noBlock.sd));
+      await waitFor(`${noBlock.sd} to come back`, () => existsSync(noBlock.sd));
     }]);
     writeFileSync('/sys/bus/scsi/drivers/sd/unbind', noBlock.hctl);
-    waitFor(`${noBlock.sd} to go away`, () => !existsSync(noBlock.sd));
+    await waitFor(`${noBlock.sd} to go away`, () => !existsSync(noBlock.sd));
 
     // PR state that a leaked PR OUT would change: node 1 holds WE-RO, node 2 is registered.
-    sgPersist(n1.sg, '--out', '--register', `--param-sark=0x${KEY1.toString(16)}`);
-    sgPersist(n2.sg, '--out', '--register', `--param-sark=0x${KEY2.toString(16)}`);
-    sgPersist(n1.sg, '--out', '--reserve', `--param-rk=0x${KEY1.toString(16)}`, '--prout-type=5');
+    await sgPersist(n1.sg, '--out', '--register', `--param-sark=0x${KEY1.toString(16)}`);
+    await sgPersist(n2.sg, '--out', '--register', `--param-sark=0x${KEY2.toString(16)}`);
+    await sgPersist(n1.sg, '--out', '--reserve', `--param-rk=0x${KEY1.toString(16)}`, '--prout-type=5');
 
     obs = await pr.open(n2.sg);
     cleanups.push(['close the observer', () => obs.close()]);
@@ -582,14 +581,14 @@ describe('bad input: every wrong call rejects with a typed, explained error and 
     }
   });
 
-  it('SyscallError: open(2) refused (EACCES) for a user without rw on the sg node', () => {
+  it('SyscallError: open(2) refused (EACCES) for a user without rw on the sg node', async () => {
     const script = `
       process.setgid(65534); process.setuid(65534);
       const pr = require(process.argv[1]);
       pr.open(process.argv[2]).then(
         (d) => { console.log(JSON.stringify({ opened: true })); return d.close(); },
         (e) => console.log(JSON.stringify({ name: e.constructor.name, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path, message: e.message })));`;
-    const r = child(script, [n1.sg]);
+    const r = await child(script, [n1.sg]);
     expect(r.status, r.stderr).toBe(0);
     const e = JSON.parse(r.stdout.trim());
     messages.push(`  [EACCES] ${e.name} ${e.code}: ${e.message}`);
@@ -608,7 +607,7 @@ describe('bad input: every wrong call rejects with a typed, explained error and 
     expect(fdsOpenOn(n1.sd), `fds still open on ${n1.sd} after close()`).toEqual([]);
   });
 
-  it('a bad CDB queued behind 16 commands in flight rejects; the process does not crash', () => {
+  it('a bad CDB queued behind 16 commands in flight rejects; the process does not crash', async () => {
     // 16 TEST UNIT READYs fill the sg queue; the 17th (a 3-byte CDB) waits in the library's FIFO
     // and is written from the completion callback. A timer keeps the child alive so that a call
     // that never settles shows up as "hung" instead of a silent exit.
@@ -627,7 +626,7 @@ describe('bad input: every wrong call rejects with a typed, explained error and 
         clearTimeout(guard);
         console.log(JSON.stringify({ ok: r.slice(0, 16).filter((x) => x.status === 'fulfilled').length, last: r[16].status, error: r[16].reason && String(r[16].reason) }));
       })();`;
-    const r = child(script, [dev(map, 1, LUN_POS).sg]);
+    const r = await child(script, [dev(map, 1, LUN_POS).sg]);
     const out = r.stdout.trim();
     // lib/sg-async-channel.ts write(): toSyscallError() re-throws the native RangeError inside
     // onResults(); native/addon.cc Drain() drops the exception MakeCallback left pending, so the
@@ -690,7 +689,7 @@ describe('paths that resolve (LUN 8)', () => {
       const during = await b.readKeys();
       expect(during.keys).toEqual([0x8b1n]);
       expect(during.generation).toBe(before.generation + 1);
-      expect(sgPersistKeysRetry(d8.sg)).toEqual(['0x8b1']);
+      expect(await sgPersistKeysRetry(d8.sg)).toEqual(['0x8b1']);
       await b.register({ key: 0x8b1n, newKey: 0 });
       expect((await b.readKeys()).keys).toEqual([]);
     } finally {

@@ -114,14 +114,14 @@ async function generation(sg: string): Promise<number> {
 
 let map: LabMap;
 
-beforeAll(() => {
+beforeAll(async () => {
   map = labMap();
-  labTools.resetReservations(LUNS);
+  await labTools.resetReservations(LUNS);
   expect(readFileSync(CLI, 'utf8').startsWith('#!/usr/bin/env node'), 'dist/cli/scsi-pr.js is built (npx tsc)').toBe(true);
 });
 
-afterAll(() => {
-  labTools.resetReservations(LUNS);
+afterAll(async () => {
+  await labTools.resetReservations(LUNS);
 });
 
 describe('scsi-pr on one device, against sg_persist', () => {

@@ -46,19 +46,19 @@ async function crossCheck(map: LabMap, node: number): Promise<void> {
   for (const lun of LUNS) {
     const dev = st.devices.find((d) => d.device === sgOf(map, node, lun));
     expect(dev, `status() reports LUN ${lun}`).toBeDefined();
-    const theirs = sgPersistKeys(sgOf(map, node, lun));
+    const theirs = await sgPersistKeys(sgOf(map, node, lun));
     expect(dev!.keys.map((k) => pr.formatKey(k)), `LUN ${lun}: scsi-pr vs sg_persist -k`).toEqual(theirs);
   }
 }
 
 describe('fencing a node off every shared LUN', () => {
   let map: LabMap;
-  beforeAll(() => {
+  beforeAll(async () => {
     map = labMap();
-    labTools.resetReservations(LUNS);
+    await labTools.resetReservations(LUNS);
   });
-  afterAll(() => {
-    labTools.resetReservations(LUNS);
+  afterAll(async () => {
+    await labTools.resetReservations(LUNS);
   });
 
   it('unfences all three nodes on every path and reserves every LUN (type 5)', async () => {
@@ -96,7 +96,7 @@ describe('fencing a node off every shared LUN', () => {
     expect(await writes(map, 3)).toEqual(LUNS.map(() => 'ERR_RESERVATION_CONFLICT'));
     expect(await writes(map, 1)).toEqual(LUNS.map(() => 'ok'));
     expect(await writes(map, 2)).toEqual(LUNS.map(() => 'ok'));
-    for (const lun of LUNS) expect(sgPersistKeys(sgOf(map, 2, lun))).not.toContain(pr.formatKey(KEY[3]));
+    for (const lun of LUNS) expect(await sgPersistKeys(sgOf(map, 2, lun))).not.toContain(pr.formatKey(KEY[3]));
     await crossCheck(map, 1);
 
     // Fencing again is idempotent: every LU is already fenced.
@@ -116,8 +116,8 @@ describe('fencing a node off every shared LUN', () => {
 
   it('node 3 comes back with a new iSCSI session (new ISID) and unfences itself', async () => {
     const before = map.nodes[2].luns[0].isid;
-    labTools.logout(3);
-    map = labTools.login(3);
+    await labTools.logout(3);
+    map = await labTools.login(3);
     expect(map.nodes[2].luns[0].isid).not.toBe(before);
     const r = await unfence({ devices: devicesOf(map, 3), key: KEY[3] });
     expect(r.ok, JSON.stringify(pr.toJSONSafe(r))).toBe(true);
@@ -129,7 +129,8 @@ describe('fencing a node off every shared LUN', () => {
   it('two nodes fencing each other at the same moment: exactly one survives, on every LUN, 20 times', async () => {
     const tally = { 1: 0, 2: 0 } as Record<number, number>;
     for (let round = 0; round < 20; round++) {
-      labTools.resetReservations(LUNS);
+      // Every command below retries UNIT ATTENTIONs (scsi-pr, and sgPersistKeys): no drain needed.
+      await labTools.resetReservations(LUNS, { drain: false });
       for (const node of [1, 2]) expect((await unfence({ devices: devicesOf(map, node, [0]), key: KEY[node] })).ok).toBe(true);
       const [a, b] = await Promise.all([
         fence({ devices: devicesOf(map, 1, [0]), key: KEY[1], victimKey: KEY[2] }),
@@ -140,17 +141,17 @@ describe('fencing a node off every shared LUN', () => {
       const loser = 3 - winner;
       tally[winner]++;
       expect((winner === 1 ? b : a).lost, `round ${round}: the loser knows it lost`).toBe(true);
-      for (const lun of LUNS) {
-        const keys = sgPersistKeys(sgOf(map, winner, lun));
-        expect(keys, `round ${round} LUN ${lun}`).toContain(pr.formatKey(KEY[winner]));
-        expect(keys, `round ${round} LUN ${lun}: no split`).not.toContain(pr.formatKey(KEY[loser]));
-      }
+      const keysPerLun = await Promise.all(LUNS.map((lun) => sgPersistKeys(sgOf(map, winner, lun))));
+      LUNS.forEach((lun, i) => {
+        expect(keysPerLun[i], `round ${round} LUN ${lun}`).toContain(pr.formatKey(KEY[winner]));
+        expect(keysPerLun[i], `round ${round} LUN ${lun}: no split`).not.toContain(pr.formatKey(KEY[loser]));
+      });
     }
     expect(tally[1] + tally[2]).toBe(20);
   });
 
   it('a LUN that disappears during fence is named in the report; the others are fenced', async () => {
-    labTools.resetReservations(LUNS);
+    await labTools.resetReservations(LUNS);
     for (const node of [1, 2]) expect((await unfence({ devices: devicesOf(map, node, [0]), key: KEY[node] })).ok).toBe(true);
     // LUN 7: no other file names its ACLs in a SPEC_I_PT REGISTER (after which LIO refuses
     // to unmap a LUN until reboot). Not LUN 0: unmapped, LIO answers for it with a virtual
@@ -173,7 +174,7 @@ describe('fencing a node off every shared LUN', () => {
   });
 
   it('with one portal down, fence fails over to the other path of every LUN', async () => {
-    labTools.resetReservations(LUNS);
+    await labTools.resetReservations(LUNS);
     for (const node of [1, 2]) expect((await unfence({ devices: devicesOf(map, node), key: KEY[node] })).ok).toBe(true);
     labTools.portalDown(1);
     try {

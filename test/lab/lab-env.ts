@@ -3,7 +3,6 @@
  * (`npm run test:lab` boots it); outside the lab they fail loudly, never skip.
  */
 import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as pr from '../../lib';
 
@@ -26,21 +25,47 @@ export interface LabMap {
   devices: LabDevice[];
 }
 
-/** Lab controls (logout/login, LUN remove/restore, portal down/up, netem, ACLs). */
+/** What a program run by {@link run} returned. */
+export interface RunResult {
+  /** Exit status; -1 when a signal ended the program. */
+  status: number;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of {@link run}. */
+export interface RunOptions {
+  /** SIGKILL after this long (default 60 s). */
+  timeoutMs?: number;
+  /** Written to stdin (default: stdin closed at once). */
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * Lab controls (logout/login, LUN remove/restore, portal down/up, netem, ACLs).
+ * Whatever runs a program or waits returns a Promise: a lab test must never block
+ * vitest's worker (see event-loop-watch.ts).
+ */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const labTools: {
   map(): LabMap;
-  logout(node: number): LabMap;
-  login(node: number): LabMap;
+  logout(node: number): Promise<LabMap>;
+  login(node: number): Promise<LabMap>;
   removeLun(lun: number): void;
   restoreLun(lun: number): void;
   addAcl(iqn: string, luns?: number[]): void;
   portalDown(path?: number): void;
   portalUp(path?: number): void;
-  setNetem(o: { delayMs?: number; lossPct?: number }): void;
-  /** Wipe PR state on `luns` (default all) via sg_persist from node 1. */
-  resetReservations(luns?: number[]): void;
+  setNetem(o: { delayMs?: number; lossPct?: number }): Promise<void>;
+  /** Wipe PR state on `luns` (default all) via sg_persist from node 1; `drain: false` leaves the UNIT ATTENTIONs pending. */
+  resetReservations(luns?: number[], o?: { drain?: boolean }): Promise<void>;
   initiatorIqn(node: number): string;
+  run(cmd: string, args: string[], o?: RunOptions): Promise<RunResult>;
 } = require(join(__dirname, '..', '..', 'scripts', 'lab', 'guest-tools.js'));
 
 /** The current device map. Throws (test failure) outside the lab. */
@@ -59,11 +84,9 @@ export function dev(map: LabMap, node: number, lun: number, path = 0): LabDevice
   return d;
 }
 
-/** Run a command, return status and output (test scaffolding, not library code). */
-export function run(cmd: string, args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
-  if (r.error) throw r.error;
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+/** Run a program without blocking the event loop; status and output (test scaffolding, not library code). */
+export function run(cmd: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
+  return labTools.run(cmd, args, o);
 }
 
 /** sg3_utils exit codes that matter here. */
@@ -73,25 +96,33 @@ export const SG_EXIT = { OK: 0, UNIT_ATTENTION: 6, RESERVATION_CONFLICT: 24 } as
  * WRITE(10) of one block at `lba` through sg_raw (independent of scsi-pr), with
  * UNIT ATTENTIONs retried like any initiator would. Returns sg_raw's exit code.
  */
-export function sgRawWrite(sg: string, lba = 0): number {
+export async function sgRawWrite(sg: string, lba = 0): Promise<number> {
   const cdb = ['2a', '00', ...[24, 16, 8, 0].map((s) => ((lba >>> s) & 0xff).toString(16).padStart(2, '0')), '00', '00', '01', '00'];
   for (let i = 0; i < 4; i++) {
-    const r = run('sg_raw', ['-s', '512', '-i', '/dev/zero', sg, ...cdb]);
+    const r = await run('sg_raw', ['-s', '512', '-i', '/dev/zero', sg, ...cdb]);
     if (r.status !== SG_EXIT.UNIT_ATTENTION) return r.status;
   }
   return SG_EXIT.UNIT_ATTENTION;
 }
 
+/** sg_persist -n <args> <sg>, a UNIT ATTENTION (exit 6: the command did not run) retried up to 3 times. */
+async function sgPersistRetryingUa(sg: string, args: string[]): Promise<RunResult> {
+  for (let i = 0; ; i++) {
+    const r = await run('sg_persist', ['-n', ...args, sg]);
+    if (r.status !== SG_EXIT.UNIT_ATTENTION || i === 3) return r;
+  }
+}
+
 /** Keys as sg_persist -k reports them (lowercase 0x hex, in order). */
-export function sgPersistKeys(sg: string): string[] {
-  const r = run('sg_persist', ['-n', '-k', sg]);
+export async function sgPersistKeys(sg: string): Promise<string[]> {
+  const r = await sgPersistRetryingUa(sg, ['-k']);
   if (r.status !== 0) throw new Error(`sg_persist -k ${sg}: exit ${r.status}: ${r.stderr}`);
   return [...r.stdout.matchAll(/^\s+(0x[0-9a-f]+)\s*$/gim)].map((m) => m[1].toLowerCase());
 }
 
 /** Reservation as sg_persist -r reports it: {key, type} or null. */
-export function sgPersistReservation(sg: string): { key: string; type: number } | null {
-  const r = run('sg_persist', ['-n', '-r', sg]);
+export async function sgPersistReservation(sg: string): Promise<{ key: string; type: number } | null> {
+  const r = await sgPersistRetryingUa(sg, ['-r']);
   if (r.status !== 0) throw new Error(`sg_persist -r ${sg}: exit ${r.status}: ${r.stderr}`);
   if (/there is NO reservation held/i.test(r.stdout)) return null;
   const key = /Key=(0x[0-9a-f]+)/i.exec(r.stdout)?.[1];

@@ -211,7 +211,7 @@ describe('large registration lists (LUN 6): SPEC_I_PT for initiators that are no
     expect(keys.additionalLength).toBe(8 * (PER_REGISTER + 1));
     // LIO bumps PRgeneration once per registration it adds (SPC-4: once per command).
     expect(keys.generation).toBe(before + PER_REGISTER + 1);
-    expect(fromScsiPr.keys(keys)).toEqual(sgReadKeys(obsSg));
+    expect(fromScsiPr.keys(keys)).toEqual(await sgReadKeys(obsSg));
   });
 
   it(`READ FULL STATUS returns all ${PER_REGISTER + 1} registrations (more than 8192 bytes: scsi-pr re-issues with a larger allocation length); sg_raw at 65535 agrees, sg_persist shows only what fits in 8192`, async () => {
@@ -238,15 +238,15 @@ describe('large registration lists (LUN 6): SPEC_I_PT for initiators that are no
     for (const r of ghosts) expect(r).toMatchObject({ key: KG, relativeTargetPortId: 1, allTargetPorts: false, reservationHolder: false });
 
     // Independent decode of the whole list at allocation length 65535.
-    const raw = decodeFullStatusBytes(sgRawPrIn(obsSg, 0x03, 65535));
+    const raw = decodeFullStatusBytes(await sgRawPrIn(obsSg, 0x03, 65535));
     expect(raw.additionalLength).toBe(total);
     expect({ generation: raw.generation, registrations: raw.registrations }).toEqual(fromScsiPr.fullStatus(fs));
 
     // sg_persist 1.46 refuses to ask for more than 8192 bytes, and prints what fit.
-    const big = sgPersist(obsSg, ['-s', '--alloc-length=ffff']);
+    const big = await sgPersist(obsSg, ['-s', '--alloc-length=ffff']);
     expect(big.status).not.toBe(0);
     expect(big.stderr).toMatch(/exceeds maximum value \(8192\)/);
-    const sg = sgReadFullStatus(obsSg);
+    const sg = await sgReadFullStatus(obsSg);
     expect(sg.generation).toBe(fs.generation);
     expect(sg.registrations).toEqual(decodeFullStatusBytes(probe.data).registrations);
     expect(sg.registrations.length).toBe(lioFullStatus(lengths, 8192).count);
@@ -274,14 +274,14 @@ describe('large registration lists (LUN 6): SPEC_I_PT for initiators that are no
     expect(keys.keys).toEqual(expected);
     expect(keys.truncated).toBe(false);
     expect(keys.additionalLength).toBe(8 * TOTAL);
-    const raw = decodeReadKeysBytes(sgRawPrIn(obsSg, 0x00, 65535));
+    const raw = decodeReadKeysBytes(await sgRawPrIn(obsSg, 0x00, 65535));
     expect({ generation: raw.generation, keys: raw.keys }).toEqual(fromScsiPr.keys(keys));
     expect(raw.additionalLength).toBe(8 * TOTAL);
 
     // sg_persist receives at most 8192 bytes = (8192 - 8) / 8 = 1023 keys, but trusts
     // ADDITIONAL LENGTH and reads on past its buffer: it lists all 1035 "keys", the last
     // 12 of them garbage (what follows its buffer in memory).
-    const sg = sgPersist(obsSg, ['-k']);
+    const sg = await sgPersist(obsSg, ['-k']);
     expect(sg.status).toBe(0);
     expect(sg.stdout).toMatch(new RegExp(`PR generation=0x${keys.generation.toString(16)}, ${TOTAL} registered reservation keys follow`));
     const shown = [...sg.stdout.matchAll(/^\s+0x([0-9a-f]+)\s*$/gim)].map((m) => BigInt('0x' + m[1]));
@@ -298,7 +298,7 @@ describe('large registration lists (LUN 6): SPEC_I_PT for initiators that are no
     expect(fits.pastAllocation).toBeLessThanOrEqual(0); // what fits ends inside the allocation
 
     const fs = await obs.readFullStatus();
-    const raw = decodeFullStatusBytes(sgRawPrIn(obsSg, 0x03, 65535));
+    const raw = decodeFullStatusBytes(await sgRawPrIn(obsSg, 0x03, 65535));
     // LIO returns what fits and reports only that in ADDITIONAL LENGTH.
     expect(raw.additionalLength).toBe(fits.additionalLength);
     expect({ generation: raw.generation, registrations: raw.registrations }).toEqual(fromScsiPr.fullStatus(fs));
@@ -321,13 +321,13 @@ describe('large registration lists (LUN 6): SPEC_I_PT for initiators that are no
     const keys = await obs.readKeys();
     expect(keys.keys).toEqual(new Array(COUNTS[COUNTS.length - 1] + 1).fill(KG3));
     expect(keys.generation).toBe(before + 1);
-    expect(fromScsiPr.keys(keys)).toEqual(sgReadKeys(obsSg));
+    expect(fromScsiPr.keys(keys)).toEqual(await sgReadKeys(obsSg));
     // SPC-4: with no reservation holder, PREEMPT only removes registrations and ignores TYPE.
     expect((await obs.readReservation()).reservation).toBeNull();
     expectNoLioOverrun([lioDescriptorLength(issuerTids[ISSUERS.length - 1]), ...ghostsOf(ISSUERS.length - 1).map(lioDescriptorLength)]);
     const fs = await obs.readFullStatus();
     expect(fs.registrations.map((r) => r.transportId)).toEqual([issuerTids[ISSUERS.length - 1], ...ghostsOf(ISSUERS.length - 1)]);
-    expect({ ...decodeFullStatusBytes(sgRawPrIn(obsSg, 0x03, 65535)), additionalLength: undefined }).toEqual({ ...fromScsiPr.fullStatus(fs), additionalLength: undefined });
+    expect({ ...decodeFullStatusBytes(await sgRawPrIn(obsSg, 0x03, 65535)), additionalLength: undefined }).toEqual({ ...fromScsiPr.fullStatus(fs), additionalLength: undefined });
 
     await n3.clear({ key: KG3 });
     const v = await expectSgPersistAgrees(obs, obsSg);

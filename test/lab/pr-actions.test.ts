@@ -89,7 +89,7 @@ describe('every PR IN and PR OUT service action (LUN 1), cross-checked with sg_p
       persistThroughPowerLossActivated: false,
       typesSupported: [1, 3, 5, 6, 7, 8],
     });
-    expect(fromScsiPr.capabilities(caps)).toEqual(sgReportCapabilities(dev(map, 1, LUN_ACTIONS).sg));
+    expect(fromScsiPr.capabilities(caps)).toEqual(await sgReportCapabilities(dev(map, 1, LUN_ACTIONS).sg));
   });
 
   it('READ KEYS, READ RESERVATION and READ FULL STATUS of an unused LUN: nothing registered, nothing reserved', async () => {
@@ -349,11 +349,11 @@ describe('UNIT ATTENTION after preemption (LUN 2)', () => {
     await n1.register({ newKey: 0x11n });
     await n2.preempt({ key: 0x2n, preemptKey: 0x11n, type: 'write-exclusive-registrants-only' });
 
-    const first = sgPersist(n1Sg, ['-k'], 0);
+    const first = await sgPersist(n1Sg, ['-k'], 0);
     expect(first.status).toBe(6);
     expect(first.stdout + first.stderr).toMatch(/Unit Attention/i);
     expect(first.stdout + first.stderr).toMatch(/Registrations preempted/i);
-    const second = sgPersist(n1Sg, ['-k'], 0);
+    const second = await sgPersist(n1Sg, ['-k'], 0);
     expect(second.status).toBe(0);
     expect(parseSgPersistKeys(second.stdout).keys).toEqual([0x2n]);
   });
@@ -403,14 +403,14 @@ describe('UNIT ATTENTION after preemption (LUN 2)', () => {
     await n2.testUnitReady();
 
     // Control: with `type` given, the UA the PR OUT absorbed is in the result.
-    expect(run('sg_reset', ['-d', n2Sg]).status).toBe(0); // LOGICAL UNIT RESET: 29h/03 for every nexus
+    expect((await run('sg_reset', ['-d', n2Sg])).status).toBe(0); // LOGICAL UNIT RESET: 29h/03 for every nexus
     const withType = await n1.registerAndMove({ key: 0x21n, newKey: 0x23n, transportId: tid2, relativeTargetPortId: 1, type: 'write-exclusive' });
     expect(withType.unitAttentions).toContainEqual(isUa(0x29, 0x03));
     await n2.registerAndMove({ key: 0x23n, newKey: 0x24n, transportId: tid1, relativeTargetPortId: 1, type: 'write-exclusive' });
     await n1.testUnitReady();
     await n2.testUnitReady();
 
-    expect(run('sg_reset', ['-d', n2Sg]).status).toBe(0);
+    expect((await run('sg_reset', ['-d', n2Sg])).status).toBe(0);
     const withoutType = await n1.registerAndMove({ key: 0x24n, newKey: 0x25n, transportId: tid2, relativeTargetPortId: 1 });
     expect((await obs.readReservation()).reservation).toMatchObject({ key: 0x25n, type: 1 });
     // The UA was consumed during that call (nothing is pending any more)…
@@ -513,11 +513,11 @@ describe('SPEC_I_PT, ALL_TG_PT, APTPL and REGISTER AND MOVE (LUN 3)', () => {
     await n1.register({ newKey: 0xa9n, aptpl: true });
     const on = await n1.reportCapabilities();
     expect(on.persistThroughPowerLossActivated).toBe(true);
-    expect(fromScsiPr.capabilities(on)).toEqual(sgReportCapabilities(obsSg));
+    expect(fromScsiPr.capabilities(on)).toEqual(await sgReportCapabilities(obsSg));
     await n1.clear({ key: 0xa9n });
     const off = await n1.reportCapabilities();
     expect(off.persistThroughPowerLossActivated).toBe(false);
-    expect(fromScsiPr.capabilities(off)).toEqual(sgReportCapabilities(obsSg));
+    expect(fromScsiPr.capabilities(off)).toEqual(await sgReportCapabilities(obsSg));
   });
 
   it('REGISTER AND MOVE: node 1 moves its reservation to node 2’s I_T nexus (TransportID and relative target port from node 2’s full-status entry)', async () => {

@@ -113,7 +113,7 @@ const cleanups: Array<[string, () => Promise<unknown> | unknown]> = [];
 
 beforeAll(async () => {
   map = labMap();
-  labTools.resetReservations(LUNS);
+  await labTools.resetReservations(LUNS);
   for (const tool of ['vgs', 'lvmlockd', 'dmsetup']) {
     if (!['/usr/sbin', '/sbin', '/usr/bin'].some((d) => existsSync(join(d, tool)))) {
       throw new Error(`${tool} is missing: install the Debian packages lvm2 and lvm2-lockd (the service tests need real LVM)`);
@@ -172,7 +172,7 @@ afterAll(async () => {
   // First drop every registration and reservation (a failed test may leave one that makes the
   // label wipe below fail with RESERVATION CONFLICT, EBADE).
   try {
-    labTools.resetReservations(LUNS);
+    await labTools.resetReservations(LUNS);
   } catch (e) {
     failures.push(`reset reservations: ${(e as Error).message}`);
   }
@@ -185,7 +185,7 @@ afterAll(async () => {
   }
   await exec('ip', ['link', 'del', DUMMY]);
   rmSync(ROOT, { recursive: true, force: true });
-  labTools.resetReservations(LUNS);
+  await labTools.resetReservations(LUNS);
   if (failures.length > 0) throw new Error(`clean-up failed:\n${failures.join('\n')}`);
 });
 
@@ -221,10 +221,10 @@ describe('scsi-pr service (LSB init-script use)', () => {
     expect(r.stderr).toMatch(/scsi-pr service: started: key 0x5e5e0001 registered on all 3 device\(s\)/);
     expect(r.stderr).toMatch(new RegExp(`${mpath(1)} \\[vgpr_a\\]: registered on 2/2 path\\(s\\), reservation taken`));
     for (const lun of [1, 2, 3]) {
-      expect(sgPersistKeys(sg(2, lun)), `LUN ${lun}: both of node 1's paths`).toEqual([K1, K1]);
-      expect(sgPersistReservation(sg(2, lun))).toEqual({ key: K1, type: 5 });
+      expect(await sgPersistKeys(sg(2, lun)), `LUN ${lun}: both of node 1's paths`).toEqual([K1, K1]);
+      expect(await sgPersistReservation(sg(2, lun))).toEqual({ key: K1, type: 5 });
     }
-    expect(sgPersistKeys(sg(2, 4)), 'the local VG is not registered').toEqual([]);
+    expect(await sgPersistKeys(sg(2, 4)), 'the local VG is not registered').toEqual([]);
     const st = await cli(1, 'service', 'status', '--key', K1, '--json');
     expect(st.status).toBe(0);
     const j = JSON.parse(st.stdout);
@@ -240,14 +240,14 @@ describe('scsi-pr service (LSB init-script use)', () => {
     const r = await cli(1, 'service', 'start', '--key', K1);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/reservation held by 0x5e5e0001/);
-    for (const lun of [1, 2, 3]) expect(sgPersistKeys(sg(3, lun))).toEqual([K1, K1]);
+    for (const lun of [1, 2, 3]) expect(await sgPersistKeys(sg(3, lun))).toEqual([K1, K1]);
   });
 
   it('--vg limits start to one VG; status over all VGs is then partial (1)', async () => {
     const r = await cli(2, 'service', 'start', '--key', K2, '--vg', 'vgpr_a');
     expect(r.status, r.stderr).toBe(0);
-    expect(sgPersistKeys(sg(1, 1)).sort()).toEqual([K1, K1, K2].sort());
-    expect(sgPersistKeys(sg(1, 3))).toEqual([K1, K1]);
+    expect((await sgPersistKeys(sg(1, 1))).sort()).toEqual([K1, K1, K2].sort());
+    expect(await sgPersistKeys(sg(1, 3))).toEqual([K1, K1]);
     const st = await cli(2, 'service', 'status', '--key', K2);
     expect(st.status, st.stdout).toBe(1);
     expect(st.stdout).toMatch(/partial: key 0x5e5e0002 registered on 2 of 3 device\(s\)/);
@@ -264,10 +264,10 @@ describe('scsi-pr service (LSB init-script use)', () => {
     const f = await cli(1, 'fence', '--key', K1, '--victim-key', K2, '--lvm', 'vgpr_a');
     expect(f.status, f.stdout + f.stderr).toBe(0);
     expect(f.stdout).toMatch(/fence: 0x5e5e0002 fenced on all 2 logical unit\(s\)/);
-    for (const lun of [1, 2]) expect(sgPersistKeys(sg(1, lun))).toEqual([K1, K1]);
+    for (const lun of [1, 2]) expect(await sgPersistKeys(sg(1, lun))).toEqual([K1, K1]);
     const u = await cli(2, 'unfence', '--key', K2, '--lvm', 'vgpr_a');
     expect(u.status, u.stdout + u.stderr).toBe(0);
-    for (const lun of [1, 2]) expect(sgPersistKeys(sg(3, lun)).sort()).toEqual([K1, K1, K2].sort());
+    for (const lun of [1, 2]) expect((await sgPersistKeys(sg(3, lun))).sort()).toEqual([K1, K1, K2].sort());
     const none = await cli(4, 'status', '--key', K1, '--lvm');
     expect(none.status, 'no shared VG: no device').toBe(3);
     expect(none.stderr).toMatch(/no clustered or shared LVM volume group/);
@@ -285,13 +285,13 @@ describe('scsi-pr service (LSB init-script use)', () => {
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ action: 'start', ok: true, key: '0xa0b0c0d', keySource: 'ipv4' });
     expect(r.stderr).toMatch(/key 0xa0b0c0d \(from the IPv4 address\)/);
-    for (const lun of [1, 2, 3]) expect(sgPersistKeys(sg(1, lun))).toContain('0xa0b0c0d');
+    for (const lun of [1, 2, 3]) expect(await sgPersistKeys(sg(1, lun))).toContain('0xa0b0c0d');
     const lo = await cli(3, 'service', 'status', '--interface', 'lo');
     expect(lo.status, 'nothing is registered with 127.0.0.1 = 0x7f000001').toBe(3);
     expect(lo.stdout).toMatch(/key 0x7f000001 \(from the IPv4 address\)/);
     const stop = await cli(3, 'service', 'stop');
     expect(stop.status, stop.stderr).toBe(0);
-    for (const lun of [1, 2, 3]) expect(sgPersistKeys(sg(1, lun))).not.toContain('0xa0b0c0d');
+    for (const lun of [1, 2, 3]) expect(await sgPersistKeys(sg(1, lun))).not.toContain('0xa0b0c0d');
   });
 
   it('stop (node 1): releases its reservations and unregisters every path; status is then 3', async () => {
@@ -300,10 +300,10 @@ describe('scsi-pr service (LSB init-script use)', () => {
     expect(r.stderr).toMatch(new RegExp(`${mpath(1)} \\[vgpr_a\\]: reservation released, unregistered on 2/2 path\\(s\\)`));
     expect(r.stderr).toMatch(/stopped: key 0x5e5e0001 registered on none of 3 device\(s\)/);
     for (const lun of [1, 2, 3]) {
-      expect(sgPersistKeys(sg(3, lun))).not.toContain(K1);
-      expect(sgPersistReservation(sg(3, lun))).toBeNull();
+      expect(await sgPersistKeys(sg(3, lun))).not.toContain(K1);
+      expect(await sgPersistReservation(sg(3, lun))).toBeNull();
     }
-    expect(sgPersistKeys(sg(3, 1)), "node 2's registration stays").toEqual([K2]);
+    expect(await sgPersistKeys(sg(3, 1)), "node 2's registration stays").toEqual([K2]);
     const st = await cli(1, 'service', 'status', '--key', K1);
     expect(st.status).toBe(3);
     const again = await cli(1, 'service', 'stop', '--key', K1);
@@ -313,13 +313,13 @@ describe('scsi-pr service (LSB init-script use)', () => {
 
   it('stop does not release a reservation held by another node', async () => {
     expect((await cli(2, 'service', 'start', '--key', K2, '--vg', 'vgpr_a')).status).toBe(0);
-    expect(sgPersistReservation(sg(1, 1))).toEqual({ key: K2, type: 5 });
+    expect(await sgPersistReservation(sg(1, 1))).toEqual({ key: K2, type: 5 });
     expect((await cli(1, 'service', 'start', '--key', K1, '--vg', 'vgpr_a')).status).toBe(0);
     expect((await cli(1, 'service', 'stop', '--key', K1, '--vg', 'vgpr_a')).status).toBe(0);
-    expect(sgPersistReservation(sg(1, 1))).toEqual({ key: K2, type: 5 });
-    expect(sgPersistKeys(sg(1, 1))).toEqual([K2]);
+    expect(await sgPersistReservation(sg(1, 1))).toEqual({ key: K2, type: 5 });
+    expect(await sgPersistKeys(sg(1, 1))).toEqual([K2]);
     expect((await cli(2, 'service', 'stop', '--key', K2)).status).toBe(0);
-    for (const lun of [1, 2, 3]) expect(sgPersistKeys(sg(1, lun))).toEqual([]);
+    for (const lun of [1, 2, 3]) expect(await sgPersistKeys(sg(1, lun))).toEqual([]);
   });
 
   it('LSB codes: no shared VG → start 6; vgs missing → 5; unknown VG → 1; bad arguments → 2', async () => {
@@ -341,7 +341,7 @@ describe('scsi-pr service (LSB init-script use)', () => {
     expect(local.stderr).toMatch(/neither clustered nor shared/);
     expect((await cli(1, 'service', 'start', '--key', 'xyz')).status).toBe(2);
     expect((await cli(1, 'service', 'reload')).status).toBe(2);
-    for (const lun of LUNS) expect(sgPersistKeys(sg(2, lun))).toEqual([]);
+    for (const lun of LUNS) expect(await sgPersistKeys(sg(2, lun))).toEqual([]);
   });
 });
 
@@ -372,7 +372,7 @@ describe('lib/service.ts API', () => {
     const stop = await serviceStop({ key: 0x5e5e00a2n, discovery });
     expect(stop.ok).toBe(true);
     expect(stop.devices.every((d) => d.released && d.pathsUnregistered === 1 && d.registrationsAfter === 0)).toBe(true);
-    for (const lun of [1, 2, 3]) expect(sgPersistKeys(sg(1, lun))).toEqual([]);
+    for (const lun of [1, 2, 3]) expect(await sgPersistKeys(sg(1, lun))).toEqual([]);
   });
 
   it("a clustered (clvmd, vg_attr 'c') VG — which lvm2 2.03 cannot create — through a fake vgs naming real devices", async () => {
@@ -387,15 +387,15 @@ describe('lib/service.ts API', () => {
     // two PVs that are two paths of one LU (node 3, LUN 4): one logical unit, both paths registered
     expect(start.devices).toHaveLength(1);
     expect(start.devices[0]).toMatchObject({ volumeGroups: ['vg_clvm'], pathsRegistered: 2, paths: 2, reservation: 'reserved' });
-    expect(sgPersistKeys(sg(1, 4))).toEqual(['0x5e5e00c1', '0x5e5e00c1']);
-    expect(sgPersistReservation(sg(1, 4))).toEqual({ key: '0x5e5e00c1', type: 5 });
+    expect(await sgPersistKeys(sg(1, 4))).toEqual(['0x5e5e00c1', '0x5e5e00c1']);
+    expect(await sgPersistReservation(sg(1, 4))).toEqual({ key: '0x5e5e00c1', type: 5 });
     const st = await serviceStatus({ key, discovery: { run: fakeVgs } });
     expect(st.registeredEverywhere).toBe(true);
     expect(st.devices[0]).toMatchObject({ registrations: 2, reservationHolder: true, volumeGroups: ['vg_clvm'] });
     const stop = await serviceStop({ key, discovery: { run: fakeVgs } });
     expect(stop.ok).toBe(true);
     expect(stop.devices[0]).toMatchObject({ released: true, pathsUnregistered: 2, registrationsBefore: 2, registrationsAfter: 0 });
-    expect(sgPersistKeys(sg(1, 4))).toEqual([]);
-    expect(sgPersistReservation(sg(1, 4))).toBeNull();
+    expect(await sgPersistKeys(sg(1, 4))).toEqual([]);
+    expect(await sgPersistReservation(sg(1, 4))).toBeNull();
   });
 });

@@ -227,10 +227,10 @@ export interface ToolRun {
  * status 6 (UNIT ATTENTION: the command did not run, the UA is now cleared) is
  * retried; 0 gives the raw first outcome.
  */
-export function sgPersist(sg: string, args: string[], retryUnitAttention = 3): ToolRun {
+export async function sgPersist(sg: string, args: string[], retryUnitAttention = 3): Promise<ToolRun> {
   let retried = 0;
   for (;;) {
-    const r = run('sg_persist', ['-n', ...args, sg]);
+    const r = await run('sg_persist', ['-n', ...args, sg]);
     if (r.status === SG_EXIT.UNIT_ATTENTION && retried < retryUnitAttention) {
       retried++;
       continue;
@@ -239,30 +239,30 @@ export function sgPersist(sg: string, args: string[], retryUnitAttention = 3): T
   }
 }
 
-function ok(sg: string, args: string[]): string {
-  const r = sgPersist(sg, args);
+async function ok(sg: string, args: string[]): Promise<string> {
+  const r = await sgPersist(sg, args);
   if (r.status !== 0) throw new Error(`sg_persist -n ${args.join(' ')} ${sg}: exit ${r.status}: ${r.stderr}${r.stdout}`);
   return r.stdout;
 }
 
 /** READ KEYS through sg_persist. */
-export function sgReadKeys(sg: string): RefKeys {
-  return parseSgPersistKeys(ok(sg, ['-k']));
+export async function sgReadKeys(sg: string): Promise<RefKeys> {
+  return parseSgPersistKeys(await ok(sg, ['-k']));
 }
 
 /** READ RESERVATION through sg_persist. */
-export function sgReadReservation(sg: string): RefReservation {
-  return parseSgPersistReservation(ok(sg, ['-r']));
+export async function sgReadReservation(sg: string): Promise<RefReservation> {
+  return parseSgPersistReservation(await ok(sg, ['-r']));
 }
 
 /** READ FULL STATUS through sg_persist (allocation length 8192, its maximum). */
-export function sgReadFullStatus(sg: string): RefFullStatus {
-  return parseSgPersistFullStatus(ok(sg, ['-s']));
+export async function sgReadFullStatus(sg: string): Promise<RefFullStatus> {
+  return parseSgPersistFullStatus(await ok(sg, ['-s']));
 }
 
 /** REPORT CAPABILITIES through sg_persist. */
-export function sgReportCapabilities(sg: string): RefCapabilities {
-  return parseSgPersistCapabilities(ok(sg, ['-c']));
+export async function sgReportCapabilities(sg: string): Promise<RefCapabilities> {
+  return parseSgPersistCapabilities(await ok(sg, ['-c']));
 }
 
 let scratchCounter = 0;
@@ -273,7 +273,7 @@ let scratchCounter = 0;
  * device returned (allocation − resid). The scratch file lives under
  * <repo>/.lab (the guest's /tmp is private).
  */
-export function sgRawPrIn(sg: string, serviceAction: number, allocationLength: number): Buffer {
+export async function sgRawPrIn(sg: string, serviceAction: number, allocationLength: number): Promise<Buffer> {
   const dir = join(__dirname, '..', '..', '.lab', 'sg-persist-reference');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `prin-${process.pid}-${scratchCounter++}.bin`);
@@ -282,7 +282,7 @@ export function sgRawPrIn(sg: string, serviceAction: number, allocationLength: n
   try {
     for (let i = 0; ; i++) {
       rmSync(file, { force: true });
-      const r = run('sg_raw', ['-r', String(allocationLength), '-o', file, sg, ...cdb]);
+      const r = await run('sg_raw', ['-r', String(allocationLength), '-o', file, sg, ...cdb]);
       if (r.status === SG_EXIT.UNIT_ATTENTION && i < 3) continue;
       if (r.status !== 0) throw new Error(`sg_raw PR IN SA ${serviceAction} ${sg}: exit ${r.status}: ${r.stderr}`);
       return readFileSync(file);
@@ -409,9 +409,9 @@ export async function expectSgPersistAgrees<
   const keys = await device.readKeys();
   const reservation = await device.readReservation();
   const fullStatus = await device.readFullStatus();
-  expect(fromScsiPr.keys(keys), `READ KEYS: scsi-pr vs sg_persist -k on ${sg}`).toEqual(sgReadKeys(sg));
-  expect(fromScsiPr.reservation(reservation), `READ RESERVATION: scsi-pr vs sg_persist -r on ${sg}`).toEqual(sgReadReservation(sg));
-  expect(fromScsiPr.fullStatus(fullStatus), `READ FULL STATUS: scsi-pr vs sg_persist -s on ${sg}`).toEqual(sgReadFullStatus(sg));
+  expect(fromScsiPr.keys(keys), `READ KEYS: scsi-pr vs sg_persist -k on ${sg}`).toEqual(await sgReadKeys(sg));
+  expect(fromScsiPr.reservation(reservation), `READ RESERVATION: scsi-pr vs sg_persist -r on ${sg}`).toEqual(await sgReadReservation(sg));
+  expect(fromScsiPr.fullStatus(fullStatus), `READ FULL STATUS: scsi-pr vs sg_persist -s on ${sg}`).toEqual(await sgReadFullStatus(sg));
   return { keys, reservation, fullStatus };
 }
 

@@ -9,7 +9,6 @@
  * Only "settles before a generous bound" is timed: hanging is the failure mode.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as pr from '../../lib';
@@ -92,13 +91,12 @@ function scsiDeviceState(hctl: string): string {
 }
 
 /** Run a TypeScript file in a child node (vite-node), as the lab's node with the same environment. */
-function runChild(name: string, source: string, args: string[], opts: { uid?: number; gid?: number } = {}) {
+async function runChild(name: string, source: string, args: string[], opts: { uid?: number; gid?: number } = {}) {
   mkdirSync(SCRATCH, { recursive: true });
   const file = join(SCRATCH, `${name}.ts`);
   writeFileSync(file, source);
-  const r = spawnSync(process.execPath, [VITE_NODE, file, ...args], { encoding: 'utf8', timeout: 120_000, env: process.env, ...opts });
-  if (r.error) throw r.error;
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  const r = await run(process.execPath, [VITE_NODE, file, ...args], { timeoutMs: 120_000, ...opts });
+  return { status: r.signal ? null : r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** What a sanitizer (ASan/UBSan build, see scripts/test-sanitizers.sh) or a native crash leaves on stderr. */
@@ -121,9 +119,9 @@ const undo = {
   deleted: [] as Array<{ hctl: string; lun: number }>,
 };
 
-function setNetem(o: { delayMs?: number; lossPct?: number }): void {
+async function setNetem(o: { delayMs?: number; lossPct?: number }): Promise<void> {
   undo.netem = Boolean(o.delayMs || o.lossPct);
-  labTools.setNetem(o);
+  await labTools.setNetem(o);
 }
 
 /** Remove every registration and the reservation of `lun` (through node 1, path 0). */
@@ -221,7 +219,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (undo.netem) labTools.setNetem({});
+  if (undo.netem) await labTools.setNetem({});
   for (const lun of undo.removedLuns) labTools.restoreLun(lun);
   for (const { hctl } of undo.deleted.splice(0)) rescanLun(hctl);
   map = labTools.map(); // rewrites SCSI_PR_LAB_MAP for the files after this one
@@ -353,7 +351,7 @@ describe('close with commands in flight', () => {
 
   it('close() while the kernel still holds the commands (200 ms netem delay): all settle, the fd is reusable at once', async () => {
     const d = await pr.open(sg(2, 10));
-    setNetem({ delayMs: 200 });
+    await setNetem({ delayMs: 200 });
     try {
       const calls = Array.from({ length: 50 }, () => outcome(d.readKeys()));
       await sleep(50);
@@ -369,7 +367,7 @@ describe('close with commands in flight', () => {
         await again.close();
       }
     } finally {
-      setNetem({});
+      await setNetem({});
     }
   });
 
@@ -385,7 +383,7 @@ describe('close with commands in flight', () => {
     await expect(escaped.readKeys()).rejects.toBeInstanceOf(pr.DeviceClosedError);
   });
 
-  it('a process that ends without closing its devices exits cleanly (also with commands in flight, and via process.exit)', () => {
+  it('a process that ends without closing its devices exits cleanly (also with commands in flight, and via process.exit)', async () => {
     const child = `
       import * as pr from ${JSON.stringify(join(ROOT, 'lib'))};
       const [how, sgPath, sdPath] = process.argv.slice(2);
@@ -407,7 +405,7 @@ describe('close with commands in flight', () => {
       })().catch((e) => { console.error('child failed', e); process.exit(3); });
     `;
     for (const how of ['natural', 'in-flight', 'exit']) {
-      const r = runChild('exit-with-open-device', child, [how, sg(1, 11), sd(1, 11)]);
+      const r = await runChild('exit-with-open-device', child, [how, sg(1, 11), sd(1, 11)]);
       expect({ how, status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ how, status: 0, signal: null, stderr: expect.not.stringMatching(NATIVE_TROUBLE) });
       if (how !== 'exit') expect(r.stdout).toContain('done');
     }
@@ -489,7 +487,7 @@ describe('a dead path: 100% packet loss on the SAN for a few seconds (timeoutMs 
     b = await pr.open(sd(2, 10), { interface: 'block', timeoutMs: TIMEOUT_MS });
     await d.readKeys();
     await b.readKeys();
-    setNetem({ lossPct: 100 });
+    await setNetem({ lossPct: 100 });
     const t0 = performance.now();
     const sgCalls = Array.from({ length: SG_CALLS }, () => outcome(d.readKeys(), t0));
     const blockCalls = Array.from({ length: BLOCK_CALLS }, () => outcome(b.readKeys(), t0));
@@ -503,7 +501,7 @@ describe('a dead path: 100% packet loss on the SAN for a few seconds (timeoutMs 
       deadForMs = Math.round(performance.now() - t0);
       sgSettledWhileDead = [...sgDone];
       blockSettledWhileDead = [...blockDone];
-      setNetem({});
+      await setNetem({});
     }
     sgOutcomes = await within(Promise.all(sgCalls), 180_000, 'sg calls after the path came back');
     blockOutcomes = await within(Promise.all(blockCalls), 180_000, 'block calls after the path came back');
@@ -529,7 +527,7 @@ describe('a dead path: 100% packet loss on the SAN for a few seconds (timeoutMs 
   });
 
   afterAll(async () => {
-    setNetem({});
+    await setNetem({});
     await d?.close();
     await b?.close();
     await waitForHealthySan();
@@ -589,7 +587,7 @@ describe('AbortSignal', () => {
   it('aborted in flight (200 ms netem delay): AbortError before the kernel hands the commands back; the device keeps working', async () => {
     for (const iface of ['sg', 'block'] as const) {
       const d = await pr.open(iface === 'sg' ? sg(2, 11) : sd(2, 11), { interface: iface });
-      setNetem({ delayMs: 200 });
+      await setNetem({ delayMs: 200 });
       try {
         await d.readKeys();
         const n = iface === 'sg' ? 31 : 8; // sg: 16 in the kernel + 15 queued; block: 4 in pool threads + 4 queued
@@ -606,7 +604,7 @@ describe('AbortSignal', () => {
         expect(await within(d.readKeys(), 30_000, 'readKeys after the abort')).toMatchObject({ keys: [] });
         await until(() => inFlight(d) === 0, 30_000, 'abandoned commands handed back');
       } finally {
-        setNetem({});
+        await setNetem({});
         await d.close();
       }
     }
@@ -614,7 +612,7 @@ describe('AbortSignal', () => {
 
   it('AbortError abandons the wait, not the command: a PR OUT aborted in flight still takes effect', async () => {
     const d = await pr.open(sg(3, 11));
-    setNetem({ delayMs: 200 });
+    await setNetem({ delayMs: 200 });
     try {
       const ac = new AbortController();
       const reg = outcome(d.register({ newKey: KEY(0x403), signal: ac.signal }));
@@ -624,10 +622,10 @@ describe('AbortSignal', () => {
       expect(o.ok).toBe(false);
       expect((o as { error: unknown }).error).toBeInstanceOf(pr.AbortError);
       await until(() => inFlight(d) === 0, 30_000, 'REGISTER handed back');
-      setNetem({});
+      await setNetem({});
       expect((await d.readKeys()).keys).toEqual([KEY(0x403)]);
     } finally {
-      setNetem({});
+      await setNetem({});
       await d.close();
       await clearLun(11);
     }
@@ -695,7 +693,7 @@ describe('SG_IO ioctl on the block device', () => {
 // ---- 6. syscall errors -------------------------------------------------------------
 
 describe('system call failures look like fs errors', () => {
-  it('open(2) refused (an unprivileged process): SyscallError with code EACCES, errno, syscall and path', () => {
+  it('open(2) refused (an unprivileged process): SyscallError with code EACCES, errno, syscall and path', async () => {
     const path = sg(1, 9);
     const child = `
       import * as pr from ${JSON.stringify(join(ROOT, 'lib'))};
@@ -704,7 +702,7 @@ describe('system call failures look like fs errors', () => {
         (e) => console.log(JSON.stringify({ name: e.name, isSyscallError: e instanceof pr.SyscallError, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path, message: e.message })),
       );
     `;
-    const r = runChild('open-unprivileged', child, [path], { uid: 65534, gid: 65534 });
+    const r = await runChild('open-unprivileged', child, [path], { uid: 65534, gid: 65534 });
     expect(r.status, r.stderr).toBe(0);
     const e = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
     expect(e).toEqual({
@@ -723,7 +721,7 @@ describe('system call failures look like fs errors', () => {
   it('the device is deleted under in-flight commands: each settles; the next call fails with SyscallError ENODEV (write)', async () => {
     const v = dev(map, victim.node, victim.lun, victim.path);
     const d = await pr.open(v.sg);
-    setNetem({ delayMs: 200 });
+    await setNetem({ delayMs: 200 });
     try {
       const calls = Array.from({ length: 30 }, () => outcome(d.readKeys()));
       await sleep(50);
@@ -738,7 +736,7 @@ describe('system call failures look like fs errors', () => {
         expect(e instanceof pr.TransportError || e instanceof pr.SyscallError || e instanceof pr.ScsiSenseError).toBe(true);
         if (e instanceof pr.SyscallError) expect(e).toMatchObject({ code: 'ENODEV', errno: -19, syscall: expect.stringMatching(/^(write|read)$/), path: v.sg });
       }
-      setNetem({});
+      await setNetem({});
       const next = await outcome(d.readKeys());
       expect(next.ok).toBe(false);
       const err = (next as { error: unknown }).error;
@@ -748,7 +746,7 @@ describe('system call failures look like fs errors', () => {
       await d.close();
       await d.close();
     } finally {
-      setNetem({});
+      await setNetem({});
     }
   });
 
@@ -828,7 +826,7 @@ describe('UNIT ATTENTION accounting', () => {
     const a = await pr.open(sg(1, 9));
     const c = await pr.open(sd(3, 9), { interface: 'block' });
     try {
-      const r = run('sg_reset', ['--device', '--no-esc', sg(2, 9)]);
+      const r = await run('sg_reset', ['--device', '--no-esc', sg(2, 9)]);
       expect(r.status, r.stderr).toBe(0);
       for (const h of [a, c]) {
         const first = await h.readKeys();

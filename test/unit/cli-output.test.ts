@@ -260,6 +260,8 @@ describe('JSON', () => {
   });
 });
 
+const NO_PHASES = { open: 0, check: 0, arbiter: 0, preempt: 0, verify: 0, close: 0 };
+
 describe('multi-device reports', () => {
   it('fence: every LU, then one summary line', () => {
     const text = formatFenceReport(
@@ -269,6 +271,7 @@ describe('multi-device reports', () => {
         fenced: ['/dev/sg1'],
         notFenced: ['/dev/sg9'],
         durationMs: 3,
+        phases: NO_PHASES,
         devices: [
           { device: '/dev/sg1', wwn: 'naa.1', outcome: 'fenced', ok: true, generationBefore: 2, generationAfter: 3, reservation: { key: 1n, type: 5 }, durationMs: 1 },
           { device: '/dev/sg9', wwn: 'path:/dev/sg9', outcome: 'failed', ok: false, error: new ScsiPrError('ERR_X', '/dev/sg9: no such device'), durationMs: 1 },
@@ -281,7 +284,7 @@ describe('multi-device reports', () => {
         '/dev/sg9  failed          /dev/sg9: no such device\n' +
         'fence: 0x2 fenced on 1 of 2 logical unit(s); NOT fenced: /dev/sg9\n',
     );
-    const lost = formatFenceReport({ ok: false, lost: true, fenced: [], notFenced: ['/dev/sg1'], durationMs: 1, devices: [{ device: '/dev/sg1', wwn: 'w', outcome: 'lost', ok: false, durationMs: 1 }] }, 2n);
+    const lost = formatFenceReport({ ok: false, lost: true, fenced: [], notFenced: ['/dev/sg1'], durationMs: 1, phases: NO_PHASES, devices: [{ device: '/dev/sg1', wwn: 'w', outcome: 'lost', ok: false, durationMs: 1 }] }, 2n);
     expect(lost).toMatch(/fence: LOST: our own key is gone/);
   });
   it('unfence and status', () => {

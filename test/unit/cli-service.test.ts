@@ -19,7 +19,7 @@ function runner(stdout: string, exitCode = 0, stderr = ''): Runner & { calls: st
   const fn = (async (file: string, args: readonly string[]) => {
     calls.push([file, ...args]);
     return { stdout, stderr, exitCode };
-  }) as Runner & { calls: string[][] };
+  }) as unknown as Runner & { calls: string[][] };
   fn.calls = calls;
   return fn;
 }
