@@ -2,19 +2,19 @@
  * A SCSI device opened for persistent reservations: the `Device` handle with
  * every PR IN / PR OUT service action, identification and a few data commands.
  */
-import { resolveDevicePath, type ResolvedDevicePath } from './device-path';
-import { loadNative, type NativeBinding, type NativeSyscallError } from './native';
-import type { RawResult } from './raw-result';
-import type { DataDirection, ScsiTransport } from './scsi-transport';
-import { SgAsyncChannel } from './sg-async-channel';
-import { SgIoIoctlTransport } from './sg-io-ioctl-transport';
-import { toSyscallError } from './transport-common';
-import { classifyResult } from './classify';
-import type { DecodedSense } from './sense';
+import { resolveDevicePath, type ResolvedDevicePath } from './transport/device-path';
+import { loadNative, type NativeBinding, type NativeSyscallError } from './transport/native';
+import type { RawResult } from './scsi/raw-result';
+import type { DataDirection, ScsiTransport } from './transport/scsi-transport';
+import { SgAsyncChannel } from './transport/sg-async-channel';
+import { SgIoIoctlTransport } from './transport/sg-io-ioctl-transport';
+import { toSyscallError } from './transport/transport-common';
+import { classifyResult } from './scsi/classify';
+import type { DecodedSense } from './scsi/sense';
 import { AbortError, DeviceClosedError, DeviceError, MalformedResponseError, ScsiPrError, ScsiSenseError } from './errors';
 import { ArgumentRangeError, ArgumentTypeError } from './invalid-argument';
 import { retryDecision, validateRetryOptions, type RetryOptions } from './retry-policy';
-import { prInRequest, type PrInActionName } from './pr-in-requests';
+import { prInRequest, type PrInActionName } from './scsi/pr-in-requests';
 import {
   MAX_FULL_STATUS_DESCRIPTOR_LENGTH,
   MAX_PR_IN_ALLOCATION_LENGTH,
@@ -27,7 +27,7 @@ import {
   type ReadKeysResult,
   type ReadReservationResult,
   type ReportCapabilitiesResult,
-} from './pr-in-parsers';
+} from './scsi/pr-in-parsers';
 import {
   clearRequest,
   preemptAndAbortRequest,
@@ -46,12 +46,12 @@ import {
   type RegisterOptions,
   type ReplaceLostReservationOptions,
   type ReserveOptions,
-} from './pr-out-requests';
-import { inquiryCdb, read10Cdb, readCapacity10Cdb, testUnitReadyCdb, write10Cdb } from './cdb';
-import { parseDeviceIdentificationVpd, parseStandardInquiry, parseUnitSerialVpd, wwnOf, type Designator, type StandardInquiry } from './inquiry';
+} from './scsi/pr-out-requests';
+import { inquiryCdb, read10Cdb, readCapacity10Cdb, testUnitReadyCdb, write10Cdb } from './scsi/cdb';
+import { parseDeviceIdentificationVpd, parseStandardInquiry, parseUnitSerialVpd, wwnOf, type Designator, type StandardInquiry } from './scsi/inquiry';
 import { withHexInspect } from './hex-inspect';
-import { onAbort } from './abort-listener';
-import { acquireDataIn, releaseDataIn } from './data-in-pool';
+import { onAbort } from './transport/abort-listener';
+import { acquireDataIn, releaseDataIn } from './transport/data-in-pool';
 
 /** Default per-command timeout. */
 export const DEFAULT_TIMEOUT_MS = 30_000;

@@ -3,8 +3,8 @@
  * operation extends {@link ScsiPrError} and carries a string `code`.
  * Argument errors (thrown before any I/O) are in `invalid-argument.ts`.
  */
-import type { RawResult } from './raw-result';
-import type { DecodedSense } from './sense';
+import type { RawResult } from './scsi/raw-result';
+import type { DecodedSense } from './scsi/sense';
 
 /** Context shared by all device errors. */
 export interface ErrorContext {

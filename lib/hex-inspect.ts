@@ -9,7 +9,7 @@
  * {@link toJSONSafe} produces a JSON-serialisable copy for `--json` output.
  */
 import { inspect } from 'node:util';
-import { formatKey } from './keys';
+import { formatKey } from './scsi/keys';
 
 /** `Symbol.for('nodejs.util.inspect.custom')`, typed. */
 const INSPECT_CUSTOM = inspect.custom;

@@ -15,22 +15,22 @@ export type { OpenOptions, CallOptions, CallReport, DeviceInfo, PrOutResult, Inq
 export * from './pr-api';
 export * from './errors';
 export { ArgumentTypeError, ArgumentRangeError, type InvalidArgumentCode } from './invalid-argument';
-export { parseKey, formatKey, keyToBuffer, readKey, type KeyInput } from './keys';
-export * from './reservation-types';
-export * from './transport-id';
-export type { ReadKeysResult, ReadReservationResult, Reservation, ReportCapabilitiesResult, ReadFullStatusResult, FullStatusRegistration } from './pr-in-parsers';
-export type { RegisterOptions, RegisterAndIgnoreExistingKeyOptions, ReserveOptions, ClearOptions, PreemptOptions, RegisterAndMoveOptions, ReplaceLostReservationOptions } from './pr-out-requests';
-export { decodeSense, formatSense, senseKeyName, type DecodedSense } from './sense';
-export { ascName } from './asc-names';
+export { parseKey, formatKey, keyToBuffer, readKey, type KeyInput } from './scsi/keys';
+export * from './scsi/reservation-types';
+export * from './scsi/transport-id';
+export type { ReadKeysResult, ReadReservationResult, Reservation, ReportCapabilitiesResult, ReadFullStatusResult, FullStatusRegistration } from './scsi/pr-in-parsers';
+export type { RegisterOptions, RegisterAndIgnoreExistingKeyOptions, ReserveOptions, ClearOptions, PreemptOptions, RegisterAndMoveOptions, ReplaceLostReservationOptions } from './scsi/pr-out-requests';
+export { decodeSense, formatSense, senseKeyName, type DecodedSense } from './scsi/sense';
+export { ascName } from './scsi/asc-names';
 export { DEFAULT_RETRY, type RetryOptions } from './retry-policy';
-export type { RawResult } from './raw-result';
+export type { RawResult } from './scsi/raw-result';
 export { toJSONSafe } from './hex-inspect';
 
 // ---- fencing -----------------------------------------------------------------
-export { fence, type FenceOptions, type FenceReport, type FenceDeviceReport, type ProgressEvent } from './fence';
-export { unfence, type UnfenceOptions, type UnfenceReport, type UnfenceDeviceReport } from './unfence';
-export { status, type StatusOptions, type StatusReport, type StatusDeviceReport } from './fence-status';
-export { clusterNodeKey, parseClusterNodeKey, ipv4Key, localIpv4Key, fenceScsiKey, fenceScsiKeyString, type FenceScsiKeyOptions } from './fence-keys';
+export { fence, type FenceOptions, type FenceReport, type FenceDeviceReport, type ProgressEvent } from './fencing/fence';
+export { unfence, type UnfenceOptions, type UnfenceReport, type UnfenceDeviceReport } from './fencing/unfence';
+export { status, type StatusOptions, type StatusReport, type StatusDeviceReport } from './fencing/fence-status';
+export { clusterNodeKey, parseClusterNodeKey, ipv4Key, localIpv4Key, fenceScsiKey, fenceScsiKeyString, type FenceScsiKeyOptions } from './fencing/fence-keys';
 export {
   sharedVolumeGroupDevices,
   parseVgsReport,
@@ -43,6 +43,6 @@ export {
   type SharedVolumeGroupDevice,
   type VgsRecord,
   type ExpandedDevice,
-} from './device-discovery';
-export { openLogicalUnits, type LogicalUnit, type DeviceInput } from './logical-units';
-export { serviceStart, serviceStop, serviceStatus } from './service';
+} from './fencing/device-discovery';
+export { openLogicalUnits, type LogicalUnit, type DeviceInput } from './fencing/logical-units';
+export { serviceStart, serviceStop, serviceStatus } from './fencing/service';

@@ -7,7 +7,7 @@
  *   { generation: 4, keys: [ 0x1, 0x2 ], … }
  */
 import { Device, open, type CallOptions, type CallReport, type OpenOptions, type PrOutResult } from './device';
-import type { ReadFullStatusResult, ReadKeysResult, ReadReservationResult, ReportCapabilitiesResult } from './pr-in-parsers';
+import type { ReadFullStatusResult, ReadKeysResult, ReadReservationResult, ReportCapabilitiesResult } from './scsi/pr-in-parsers';
 import type {
   ClearOptions,
   PreemptOptions,
@@ -16,7 +16,7 @@ import type {
   RegisterOptions,
   ReplaceLostReservationOptions,
   ReserveOptions,
-} from './pr-out-requests';
+} from './scsi/pr-out-requests';
 
 /** A device path or an open Device. */
 export type PathOrDevice = string | Device;

@@ -5,7 +5,7 @@
  * never ran); BUSY and TASK SET FULL are retried with exponential backoff.
  * Everything else surfaces.
  */
-import { isRetryableBusy, isUnitAttention } from './classify';
+import { isRetryableBusy, isUnitAttention } from './scsi/classify';
 import { ArgumentRangeError, ArgumentTypeError } from './invalid-argument';
 
 /** Retry limits. Set a count to 0 to surface that condition to the caller. */

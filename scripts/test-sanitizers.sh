@@ -76,9 +76,9 @@ import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadNative } from '$ROOT/lib/native';
-import { SgAsyncChannel } from '$ROOT/lib/sg-async-channel';
-import { SgIoIoctlTransport } from '$ROOT/lib/sg-io-ioctl-transport';
+import { loadNative } from '$ROOT/lib/transport/native';
+import { SgAsyncChannel } from '$ROOT/lib/transport/sg-async-channel';
+import { SgIoIoctlTransport } from '$ROOT/lib/transport/sg-io-ioctl-transport';
 
 const native = loadNative();
 const dir = mkdtempSync(join(tmpdir(), 'scsi-pr-san-'));

@@ -9,7 +9,7 @@
  * `fence_scsi_pr -o metadata` and `fence_scsi_pr -h`.
  */
 import { readFileSync } from 'node:fs';
-import { runAgent } from './fence-agent-run';
+import { runAgent } from './fence-agent/fence-agent-run';
 
 function readStdin(): string {
   try {

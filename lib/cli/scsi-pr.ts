@@ -9,13 +9,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Device, type OpenOptions } from '../device';
 import { DeviceError, ScsiPrError, SyscallError } from '../errors';
-import { fence, type ProgressEvent } from '../fence';
-import { unfence } from '../unfence';
-import { status } from '../fence-status';
-import { DeviceDiscoveryError, sharedVolumeGroupDevices } from '../device-discovery';
-import { serviceStart, serviceStatus, serviceStop, type ServiceOptions, type ServiceProgressEvent } from '../service';
-import { UsageError } from './cli-args';
-import { ExitCode, LsbExit, exitCodeFor, isPermissionError } from './cli-exit-codes';
+import { fence, type ProgressEvent } from '../fencing/fence';
+import { unfence } from '../fencing/unfence';
+import { status } from '../fencing/fence-status';
+import { DeviceDiscoveryError, sharedVolumeGroupDevices } from '../fencing/device-discovery';
+import { serviceStart, serviceStatus, serviceStop, type ServiceOptions, type ServiceProgressEvent } from '../fencing/service';
+import { UsageError } from './scsi-pr/cli-args';
+import { ExitCode, LsbExit, exitCodeFor, isPermissionError } from './scsi-pr/cli-exit-codes';
 import {
   errorToJSON,
   formatFenceReport,
@@ -31,8 +31,8 @@ import {
   formatUnitAttentions,
   progressLine,
   toJSONText,
-} from './cli-output';
-import { SUBCOMMANDS, helpText, parseCommandLine, type MultiCliRequest, type PrInCliRequest, type PrOutCliRequest, type ServiceCliRequest } from './scsi-pr-request';
+} from './scsi-pr/cli-output';
+import { SUBCOMMANDS, helpText, parseCommandLine, type MultiCliRequest, type PrInCliRequest, type PrOutCliRequest, type ServiceCliRequest } from './scsi-pr/scsi-pr-request';
 
 /** Where the tool writes; injectable for tests. */
 export interface CliIO {

@@ -22,7 +22,7 @@ const { execFileSync, spawnSync } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const pr = require(path.join(ROOT, 'dist'));
-const { loadNative } = require(path.join(ROOT, 'dist', 'native.js'));
+const { loadNative } = require(path.join(ROOT, 'dist', 'transport', 'native.js'));
 const lab = require(path.join(ROOT, 'scripts', 'lab', 'guest-tools.js'));
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);

@@ -19,7 +19,7 @@ const { execFileSync, spawnSync } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const pr = require(path.join(ROOT, 'dist'));
-const { fence } = require(path.join(ROOT, 'dist', 'fence.js'));
+const { fence } = require(path.join(ROOT, 'dist', 'fencing', 'fence.js'));
 const lab = require(path.join(ROOT, 'scripts', 'lab', 'guest-tools.js'));
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);

@@ -15,7 +15,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labMap, labTools, run, sgPersistKeys, sgPersistReservation, sgRawWrite, SG_EXIT, type LabMap } from './lab-env';
-import { fenceScsiKey } from '../../lib/fence-keys';
+import { fenceScsiKey } from '../../lib/fencing/fence-keys';
 
 const LUNS = [5, 6, 7, 8];
 const ROOT = join(__dirname, '..', '..');

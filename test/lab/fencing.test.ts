@@ -4,9 +4,9 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as pr from '../../lib';
-import { fence } from '../../lib/fence';
-import { unfence } from '../../lib/unfence';
-import { status } from '../../lib/fence-status';
+import { fence } from '../../lib/fencing/fence';
+import { unfence } from '../../lib/fencing/unfence';
+import { status } from '../../lib/fencing/fence-status';
 import { labMap, labTools, sgPersistKeys, type LabMap } from './lab-env';
 
 const LUNS = [0, 1, 2, 3, 4, 5, 6, 7];

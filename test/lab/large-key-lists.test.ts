@@ -34,8 +34,8 @@ import { existsSync, lstatSync, readdirSync, readFileSync, rmdirSync, unlinkSync
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as pr from '../../lib';
-import { MAX_FULL_STATUS_DESCRIPTOR_LENGTH, MAX_PR_IN_ALLOCATION_LENGTH } from '../../lib/pr-in-parsers';
-import { DEFAULT_PR_IN_ALLOCATION_LENGTH } from '../../lib/pr-in-requests';
+import { MAX_FULL_STATUS_DESCRIPTOR_LENGTH, MAX_PR_IN_ALLOCATION_LENGTH } from '../../lib/scsi/pr-in-parsers';
+import { DEFAULT_PR_IN_ALLOCATION_LENGTH } from '../../lib/scsi/pr-in-requests';
 import { dev, labTools, type LabMap } from './lab-env';
 import {
   decodeFullStatusBytes,

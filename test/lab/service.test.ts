@@ -25,8 +25,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labMap, labTools, dev, sgPersistKeys, sgPersistReservation, type LabMap } from './lab-env';
-import { serviceStart, serviceStatus, serviceStop } from '../../lib/service';
-import { execFileRunner, type Runner } from '../../lib/device-discovery';
+import { serviceStart, serviceStatus, serviceStop } from '../../lib/fencing/service';
+import { execFileRunner, type Runner } from '../../lib/fencing/device-discovery';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'scsi-pr.js');
 const LUNS = [1, 2, 3, 4];

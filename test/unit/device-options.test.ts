@@ -7,7 +7,7 @@
 import { describe, it, expect } from 'vitest';
 import * as pr from '../../lib';
 import type { RawResult } from '../../lib';
-import type { ScsiTransport, TransportCommand } from '../../lib/scsi-transport';
+import type { ScsiTransport, TransportCommand } from '../../lib/transport/scsi-transport';
 
 class RecordingTransport implements ScsiTransport {
   readonly kind = 'sg-async' as const;

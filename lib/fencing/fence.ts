@@ -1,0 +1,278 @@
+/**
+ * fence(): remove a victim's key from every shared LU, concurrently, verifiably,
+ * and safely against the two-nodes-fence-each-other race.
+ *
+ * Algorithm (each step concurrent across LUs unless said otherwise):
+ *  1. check:   READ KEYS on every LU — our key must be registered everywhere
+ *              (we never re-register ourselves here: our key missing while other
+ *              keys are registered means another node fenced us, so we stop and
+ *              report `lost`; an LU with no registrations at all just fails).
+ *              Victim absent on an LU = already fenced there.
+ *  2. arbiter: PREEMPT AND ABORT on the first LU in WWN order alone, as soon as
+ *              that LU's check is back (the other checks are still in flight).
+ *              Two nodes fencing each other both start here; the device
+ *              serialises them, the loser gets RESERVATION CONFLICT, stops, and
+ *              touches nothing else.
+ *  3. fan-out: once every check is back and the arbiter was won, PREEMPT AND
+ *              ABORT on every other LU at once.
+ *  4. verify:  per LU, as soon as its own preempt is back: READ KEYS + READ
+ *              RESERVATION (both in flight): the victim's key is gone, our key is
+ *              there, a reservation exists, the generation advanced.
+ * A failing LU never stops the others (except in step 2, where it only moves the
+ * arbiter to the next LU); the report says exactly which LUs are fenced.
+ * A check that finds us fenced stops the fan-out; if it comes back after the
+ * arbiter's preempt was sent, that one LU was preempted (and is verified and
+ * reported) — the arbiter is what orders two racing nodes, not the checks.
+ */
+import type { Device, OpenOptions } from '../device';
+import { ReservationConflictError, ScsiPrError } from '../errors';
+import { ArgumentRangeError } from '../invalid-argument';
+import { formatKey, parseKey, type KeyInput } from '../scsi/keys';
+import { luName, onAnyPath, openLogicalUnits, type DeviceInput, type LogicalUnit } from './logical-units';
+import { parseReservationType, type ReservationTypeInput } from '../scsi/reservation-types';
+import { withHexInspect } from '../hex-inspect';
+import { coarseNow } from '../transport/coarse-clock';
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+/** Per-LU finish times: one clock read per event-loop turn, never before the start. */
+const since = (t0: number) => Math.max(0, coarseNow() - t0);
+
+/** Progress events of multi-device operations. */
+export interface ProgressEvent {
+  operation: 'fence' | 'unfence' | 'status';
+  phase: string;
+  device: string;
+  /** Devices finished with this phase so far / in all. */
+  done: number;
+  total: number;
+  ok: boolean;
+}
+
+/** Options of {@link fence}. */
+export interface FenceOptions {
+  /** Device paths (or open Devices) of every shared LU; multipath maps expand to their paths. */
+  devices: readonly DeviceInput[];
+  /** Our registered key. */
+  key: KeyInput;
+  /** The key of the node to fence. */
+  victimKey: KeyInput;
+  /** Reservation type to take if the victim held the reservation (default 5, Write Exclusive Registrants Only). */
+  type?: ReservationTypeInput;
+  /** Per-command timeout (ms). */
+  timeoutMs?: number;
+  /** Options for opening the devices given as paths. */
+  open?: OpenOptions;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+/** What happened on one LU. */
+export interface FenceDeviceReport {
+  /** The name the caller gave (first, if several paths led to the same LU). */
+  device: string;
+  wwn: string;
+  /** 'fenced': we removed the key; 'already-fenced': the victim was not registered;
+   *  'failed': an error (see `error`); 'lost': our own key was gone (we were fenced);
+   *  'not-attempted': we stopped before this LU (lost the race). */
+  outcome: 'fenced' | 'already-fenced' | 'failed' | 'lost' | 'not-attempted';
+  /** true when the victim's key is verified gone from this LU and a reservation exists. */
+  ok: boolean;
+  error?: Error;
+  generationBefore?: number;
+  generationAfter?: number;
+  /** Reservation after the operation. */
+  reservation?: { key: bigint; type: number } | null;
+  /** From the start of the operation until this LU's last step finished (ms). */
+  durationMs: number;
+}
+
+/** The result of {@link fence}. */
+export interface FenceReport {
+  /** Every LU is verified fenced. */
+  ok: boolean;
+  /** We found our own key gone (another node fenced us): we did not (or stopped to) fence. */
+  lost: boolean;
+  /** Names of LUs verified fenced, and of those that are not. */
+  fenced: string[];
+  notFenced: string[];
+  devices: FenceDeviceReport[];
+  durationMs: number;
+  /**
+   * Where the time went (ms): open (paths + WWN grouping), check (until every
+   * check is back), arbiter (until the arbiter is won, after the checks; 0 when
+   * it was won before they were all back), preempt (until the last fan-out
+   * preempt is back), verify (until the last verify is back; verifies start per
+   * LU during the fan-out), close. They add up to `durationMs`.
+   */
+  phases: Record<'open' | 'check' | 'arbiter' | 'preempt' | 'verify' | 'close', number>;
+}
+
+
+/** Fence `victimKey` off every LU in `devices`. Never throws for device failures: see the report. */
+export async function fence(options: FenceOptions): Promise<FenceReport> {
+  const key = parseKey(options.key, 'key');
+  const victim = parseKey(options.victimKey, 'victimKey');
+  if (key === 0n || victim === 0n) throw new ArgumentRangeError('ERR_INVALID_KEY', 'fence: key and victimKey must not be 0');
+  if (key === victim) throw new ArgumentRangeError('ERR_INVALID_KEY', `fence: key and victimKey are both ${formatKey(key)}: a node cannot fence itself`);
+  const type = parseReservationType(options.type ?? 5);
+  const call = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
+  const t0 = now();
+  const phases = { open: 0, check: 0, arbiter: 0, preempt: 0, verify: 0, close: 0 };
+  let mark = t0;
+  const phaseDone = (name: keyof typeof phases) => {
+    const t = now();
+    phases[name] = t - mark;
+    mark = t;
+  };
+  const set = await openLogicalUnits(options.devices, options.open);
+  phaseDone('open');
+  let closed = false;
+  try {
+    const reports = new Map<LogicalUnit, FenceDeviceReport>();
+    for (const lu of set.units) reports.set(lu, { device: luName(lu), wwn: lu.wwn, outcome: 'not-attempted', ok: false, durationMs: 0 });
+    const total = set.units.length;
+    const progress = (phase: string) => {
+      let done = 0;
+      return (lu: LogicalUnit, ok: boolean) => options.onProgress?.({ operation: 'fence', phase, device: luName(lu), done: ++done, total, ok });
+    };
+    const fail = (lu: LogicalUnit, e: unknown, outcome: 'failed' | 'lost' = 'failed') => {
+      const r = reports.get(lu)!;
+      r.outcome = outcome;
+      r.error = e as Error;
+    };
+
+    // The per-LU steps run as a pipeline: no LU waits for the slowest LU of the
+    // previous step, except where safety needs a barrier (the fan-out starts only
+    // once every check is back and the arbiter won).
+    /** LUs where we are registered and the victim too: the ones to preempt. */
+    const candidates = new Set<LogicalUnit>();
+    let lost = false;
+    const checked = progress('check');
+    const check = async (lu: LogicalUnit): Promise<void> => {
+      try {
+        const { generation, keys } = await onAnyPath(lu, (d) => d.readKeys(call));
+        const r = reports.get(lu)!;
+        r.generationBefore = generation;
+        if (!keys.includes(key) && keys.length === 0) {
+          // Nobody is registered: no node fenced us here (it would be registered itself).
+          // An LU that was never unfenced, was cleared, or is not the LU we think (LIO
+          // answers for an unmapped LUN 0 with a virtual LUN 0). This LU fails; the others go on.
+          fail(lu, new ScsiPrError('ERR_NO_REGISTRATIONS', `${luName(lu)}: no key is registered at all (not unfenced, cleared, or not the expected LU); cannot fence here`, { path: luName(lu) }));
+        } else if (!keys.includes(key)) {
+          lost = true;
+          fail(lu, new ScsiPrError('ERR_NOT_REGISTERED', `${luName(lu)}: our key ${formatKey(key)} is not registered while other keys are (another node fenced us)`, { path: luName(lu) }), 'lost');
+        } else if (keys.includes(victim)) {
+          candidates.add(lu);
+        } else {
+          r.outcome = 'already-fenced';
+        }
+        checked(lu, true);
+      } catch (e) {
+        fail(lu, e);
+        checked(lu, false);
+      }
+    };
+
+    const preempt = async (lu: LogicalUnit): Promise<boolean> => {
+      try {
+        await onAnyPath(lu, (d: Device) => d.preemptAndAbort({ key, preemptKey: victim, type, ...call }));
+        reports.get(lu)!.outcome = 'fenced';
+        return true;
+      } catch (e) {
+        if (e instanceof ReservationConflictError) {
+          // Our registration is gone here: another node fenced us first.
+          lost = true;
+          fail(lu, e, 'lost');
+        } else {
+          fail(lu, e);
+        }
+        return false;
+      }
+    };
+
+    const verified = progress('verify');
+    /** READ KEYS + READ RESERVATION: the victim's key is gone, ours is there, a reservation exists, the generation advanced. */
+    const verify = async (lu: LogicalUnit): Promise<void> => {
+      const r = reports.get(lu)!;
+      try {
+        // READ KEYS and READ RESERVATION, both in flight: all verify needs, from
+        // commands every target has, in small buffers.
+        const [ks, rs] = await onAnyPath(lu, (d) => Promise.all([d.readKeys(call), d.readReservation(call)]));
+        r.generationAfter = ks.generation;
+        const holder = rs.reservation;
+        r.reservation = holder ? withHexInspect({ key: holder.key, type: holder.type }) : null;
+        const victimGone = !ks.keys.includes(victim);
+        const ourKeyThere = ks.keys.includes(key);
+        const advanced = r.outcome === 'already-fenced' || (r.generationBefore !== undefined && ks.generation > r.generationBefore);
+        r.ok = victimGone && holder !== null && advanced && ourKeyThere;
+        if (!r.ok) {
+          const why = [!victimGone && 'the victim key is still registered', !holder && 'no reservation is held', !advanced && 'the generation did not advance', !ourKeyThere && 'our own key is gone'].filter(Boolean).join(', ');
+          r.error = new ScsiPrError('ERR_FENCE_NOT_VERIFIED', `${luName(lu)}: fence not verified: ${why}`, { path: luName(lu) });
+          if (!ourKeyThere) lost = true;
+        }
+        verified(lu, r.ok);
+      } catch (e) {
+        r.error = e as Error;
+        verified(lu, false);
+      }
+      r.durationMs = since(t0);
+    };
+
+    // 1. check every LU, all in flight. 2. The arbiter starts as soon as the first
+    // LU in WWN order is checked, while the other checks are still out: the device
+    // serialises two nodes racing there, and the loser touches nothing else.
+    const checks = set.units.map((lu) => check(lu));
+    const arbitrated = progress('arbiter');
+    let arbiterLu: LogicalUnit | undefined;
+    const arbiter = (async () => {
+      for (let i = 0; i < set.units.length && !lost; i++) {
+        await checks[i];
+        const lu = set.units[i];
+        if (lost || !candidates.has(lu)) continue;
+        const won = await preempt(lu);
+        arbitrated(lu, won);
+        if (won) {
+          arbiterLu = lu;
+          break;
+        }
+      }
+    })();
+    await Promise.all([Promise.all(checks).then(() => phaseDone('check')), arbiter]);
+    phaseDone('arbiter');
+
+    // 3. fan-out: PREEMPT AND ABORT on every other candidate at once (only when the
+    // arbiter was won and no check found us fenced); 4. each LU is verified as soon
+    // as its own preempt is back, already-fenced LUs and the arbiter LU right away.
+    const fanOut = arbiterLu && !lost ? set.units.filter((lu) => candidates.has(lu) && lu !== arbiterLu) : [];
+    const fanned = progress('preempt');
+    let preemptsLeft = fanOut.length;
+    if (preemptsLeft === 0) phaseDone('preempt');
+    await Promise.all(
+      set.units.map(async (lu) => {
+        if (fanOut.includes(lu)) {
+          fanned(lu, await preempt(lu));
+          if (--preemptsLeft === 0) phaseDone('preempt');
+        }
+        const r = reports.get(lu)!;
+        if (r.outcome === 'fenced' || r.outcome === 'already-fenced') await verify(lu);
+        else r.durationMs = since(t0);
+      }),
+    );
+    phaseDone('verify');
+    closed = true;
+    await set.close();
+    phaseDone('close');
+
+    const devices = set.units.map((lu) => reports.get(lu)!);
+    return withHexInspect({
+      ok: devices.length > 0 && devices.every((d) => d.ok),
+      lost,
+      fenced: devices.filter((d) => d.ok).map((d) => d.device),
+      notFenced: devices.filter((d) => !d.ok).map((d) => d.device),
+      devices,
+      durationMs: now() - t0,
+      phases,
+    });
+  } finally {
+    if (!closed) await set.close();
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The logical units behind a list of devices, for multi-device operations
+ * (fence, unfence, status): paths are opened, grouped by LU (WWN from sysfs,
+ * else INQUIRY VPD 0x83, else the path), ordered deterministically by WWN, and
+ * commands are tried on each LU's paths in turn when a path fails.
+ */
+import { Device, open, type OpenOptions } from '../device';
+import { expandDevices, sysfsWwid } from './device-discovery';
+import { DeviceClosedError, ScsiPrError, SyscallError, TimeoutError, TransportError } from '../errors';
+import { ArgumentTypeError } from '../invalid-argument';
+
+/** One logical unit and the paths (I_T nexuses) through which this host sees it. */
+export interface LogicalUnit {
+  /** World-wide name ('naa.6001405…'), or 'path:<device>' when none could be read. */
+  wwn: string;
+  /** The device names the caller gave that lead to this LU. */
+  names: string[];
+  /** Open paths, in a stable order. */
+  paths: Device[];
+  /** Paths that could not be opened, with why. */
+  unusable: Array<{ path: string; error: Error }>;
+}
+
+/** A device name or an already open Device (left open by the operation). */
+export type DeviceInput = string | Device;
+
+/** The opened set; `close()` closes what this module opened. */
+export interface LogicalUnitSet {
+  units: LogicalUnit[];
+  close(): Promise<void>;
+}
+
+/** Errors after which another path of the same LU is worth trying. */
+export function isPathFailure(e: unknown): boolean {
+  return e instanceof TransportError || e instanceof SyscallError || e instanceof TimeoutError || e instanceof DeviceClosedError;
+}
+
+/** A plain sg node name. */
+const SG_NODE = /^\/dev\/sg\d+$/;
+
+/** WWNs are fixed for a device's lifetime: read sysfs once per open Device. */
+const wwnCache = new WeakMap<Device, string | null>();
+
+function wwnOfDevice(d: Device): string | undefined {
+  let w = wwnCache.get(d);
+  if (w === undefined) {
+    w = (d.info.sgPath && sysfsWwid(d.info.sgPath)) || (d.info.blockPath && sysfsWwid(d.info.blockPath)) || null;
+    wwnCache.set(d, w);
+  }
+  return w ?? undefined;
+}
+
+/**
+ * Open every path of `devices` (multipath maps expand to their SCSI paths,
+ * symlinks resolve) and group them by logical unit, sorted by WWN.
+ * Paths that fail to open are kept in `unusable` (an LU with no usable path is
+ * still listed, so reports can name it).
+ */
+export async function openLogicalUnits(devices: readonly DeviceInput[], options: OpenOptions & { inquiryFallback?: boolean } = {}): Promise<LogicalUnitSet> {
+  if (!Array.isArray(devices) || devices.length === 0) {
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', 'devices must be a non-empty array of device paths or Device objects');
+  }
+  for (const d of devices) {
+    if (!(d instanceof Device) && (typeof d !== 'string' || d.length === 0)) {
+      throw new ArgumentTypeError('ERR_INVALID_OPTION', `devices: ${JSON.stringify(d)} is neither a device path nor a Device`);
+    }
+  }
+  const { inquiryFallback = true, ...openOptions } = options;
+  const ours: Device[] = [];
+  const entries: Array<{ name: string; device?: Device; error?: Error; path: string }> = [];
+  // An sg node is one path of one LU: no partition, multipath or alias to expand,
+  // and open() resolves it anyway (expanding it too would walk sysfs twice).
+  const names = devices.filter((d): d is string => typeof d === 'string' && !SG_NODE.test(d));
+  let expanded: Array<{ device: string; names?: string[]; paths: string[]; wwid?: string }> = [];
+  try {
+    expanded = names.length > 0 ? await expandDevices(names) : [];
+  } catch {
+    expanded = names.map((n) => ({ device: n, paths: [n] }));
+  }
+  const byName = new Map<string, string[]>();
+  /** The LU's WWID per path, as expansion read it (every path of a multipath map shares it). */
+  const wwidByPath = new Map<string, string>();
+  for (const e of expanded) {
+    for (const n of [e.device, ...(e.names ?? [])]) if (!byName.has(n)) byName.set(n, e.paths);
+    if (e.wwid !== undefined) for (const p of e.paths) wwidByPath.set(p, e.wwid);
+  }
+  // The same path reached through two names (a map and one of its paths, two aliases) is opened once.
+  const openedByPath = new Map<string, Promise<Device>>();
+  await Promise.all(
+    devices.map(async (d) => {
+      if (d instanceof Device) {
+        entries.push({ name: d.path, device: d, path: d.path });
+        return;
+      }
+      const paths = byName.get(d) ?? [d];
+      await Promise.all(
+        paths.map(async (p) => {
+          try {
+            let pending = openedByPath.get(p);
+            if (!pending) {
+              pending = open(p, openOptions).then((dev) => {
+                ours.push(dev);
+                const wwid = wwidByPath.get(p);
+                if (wwid !== undefined) wwnCache.set(dev, wwid); // read once, in expansion
+                return dev;
+              });
+              openedByPath.set(p, pending);
+            }
+            entries.push({ name: d, device: await pending, path: p });
+          } catch (e) {
+            entries.push({ name: d, error: e as Error, path: p });
+          }
+        }),
+      );
+    }),
+  );
+  const units = new Map<string, LogicalUnit>();
+  for (const e of entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    let wwn: string | undefined;
+    if (e.device) {
+      wwn = wwnOfDevice(e.device);
+      if (!wwn && inquiryFallback) {
+        try {
+          wwn = (await e.device.inquiry()).wwn;
+          wwnCache.set(e.device, wwn ?? null);
+        } catch {
+          /* keep undefined */
+        }
+      }
+    }
+    const key = wwn ?? `path:${e.name}`;
+    let lu = units.get(key);
+    if (!lu) {
+      lu = { wwn: key, names: [], paths: [], unusable: [] };
+      units.set(key, lu);
+    }
+    if (!lu.names.includes(e.name)) lu.names.push(e.name);
+    if (e.device && !lu.paths.includes(e.device)) lu.paths.push(e.device);
+    if (e.error) lu.unusable.push({ path: e.path, error: e.error });
+  }
+  const sorted = [...units.values()].sort((a, b) => (a.wwn < b.wwn ? -1 : a.wwn > b.wwn ? 1 : 0));
+  return {
+    units: sorted,
+    async close() {
+      await Promise.all(ours.map((d) => d.close()));
+    },
+  };
+}
+
+/**
+ * Run `fn` on the LU's paths in order until one does not fail with a path
+ * failure (transport, syscall, timeout). SCSI answers (conflict, sense) are
+ * final. Throws the last error when every path failed.
+ */
+export async function onAnyPath<T>(lu: LogicalUnit, fn: (d: Device) => Promise<T>): Promise<T> {
+  let last: unknown = lu.unusable[0]?.error ?? new ScsiPrError('ERR_NO_PATH', `${lu.names.join(', ')}: no usable path`, { path: lu.names[0] });
+  for (const d of lu.paths) {
+    try {
+      return await fn(d);
+    } catch (e) {
+      last = e;
+      if (!isPathFailure(e)) throw e;
+    }
+  }
+  throw last;
+}
+
+/** The LU's display name: the first name given for it. */
+export function luName(lu: LogicalUnit): string {
+  return lu.names[0] ?? lu.wwn;
+}

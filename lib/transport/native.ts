@@ -1,0 +1,67 @@
+/**
+ * The one typed view of the native addon (native/addon.cc) and its loader.
+ * The addon is syscalls only: open/close, SG_GET_VERSION_NUM, sg v3 async
+ * write + uv_poll/read (SgPoller), and SG_IO on the thread pool.
+ */
+import { join } from 'node:path';
+
+/** One completed command as the kernel returned its sg_io_hdr. */
+export interface NativeCompletion {
+  packId: number;
+  status: number;
+  hostStatus: number;
+  driverStatus: number;
+  senseLength: number;
+  resid: number;
+  durationMs: number;
+  info: number;
+}
+
+/** A failed system call, shaped like Node's fs errors. */
+export interface NativeSyscallError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  path?: string;
+}
+
+/** uv_poll watcher of one sg fd, with the submit path (write) of the sg v3 async interface. */
+export interface NativeSgPoller {
+  /** write(2) one sg_io_hdr. Keeps the event loop alive until its completion was read. */
+  write(packId: number, cdb: Buffer, direction: number, data: Buffer | null, sense: Buffer, timeoutMs: number): void;
+  /** Release the watcher; required before the fd is closed. */
+  close(): void;
+}
+
+/** Direction codes of sg_io_hdr.dxfer_direction. */
+export interface NativeDxfer {
+  NONE: number;
+  TO_DEV: number;
+  FROM_DEV: number;
+}
+
+/** The native module's exports. */
+export interface NativeBinding {
+  openDevice(path: string, readWrite: boolean): number;
+  closeDevice(fd: number): void;
+  sgVersion(fd: number): number;
+  sgIo(fd: number, cdb: Buffer, direction: number, data: Buffer | null, sense: Buffer, timeoutMs: number): Promise<NativeCompletion>;
+  SgPoller: new (fd: number, onResults: (error: NativeSyscallError | null, results: NativeCompletion[]) => void) => NativeSgPoller;
+  DXFER: NativeDxfer;
+  SG_MAX_QUEUE: number;
+}
+
+let cached: NativeBinding | undefined;
+
+/**
+ * Load the addon once. `SCSI_PR_NATIVE_PATH` overrides the location (e.g. a
+ * sanitizer build from cmake-js); otherwise node-gyp-build finds a prebuild
+ * for this platform or the local build/Release.
+ */
+export function loadNative(): NativeBinding {
+  if (cached) return cached;
+  const override = process.env.SCSI_PR_NATIVE_PATH;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  cached = (override ? require(override) : require('node-gyp-build')(join(__dirname, '..', '..'))) as NativeBinding;
+  return cached;
+}

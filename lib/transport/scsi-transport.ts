@@ -1,0 +1,33 @@
+/**
+ * How a command reaches the kernel. Two implementations: the sg v3 async
+ * interface on /dev/sgN (`sg-async-channel.ts`) and the SG_IO ioctl on the
+ * libuv thread pool for other SCSI devices (`sg-io-ioctl-transport.ts`).
+ */
+import type { RawResult } from '../scsi/raw-result';
+
+/** Data transfer direction of a command. */
+export type DataDirection = 'none' | 'in' | 'out';
+
+/** One command for a transport. */
+export interface TransportCommand {
+  cdb: Buffer;
+  direction: DataDirection;
+  /** Data-out bytes ('out') or a buffer to fill ('in'). */
+  data: Buffer | null;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** A submission path to one open device. */
+export interface ScsiTransport {
+  /** 'sg-async' (write/poll/read on /dev/sgN) or 'sg-io-ioctl' (SG_IO on the thread pool). */
+  readonly kind: 'sg-async' | 'sg-io-ioctl';
+  submit(command: TransportCommand): Promise<RawResult>;
+  /** Commands submitted and not yet completed (abandoned ones included). */
+  readonly inFlight: number;
+  /** Rejects everything pending with DeviceClosedError and closes the fd. Idempotent. */
+  close(): void;
+}
+
+/** Grace period past the kernel's own timeout before the library gives up waiting. */
+export const TIMEOUT_GRACE_MS = 2_000;
