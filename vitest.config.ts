@@ -31,6 +31,7 @@ export default defineConfig({
           name: 'lab-reboot',
           include: ['test/lab-reboot/**/*.test.ts'],
           environment: 'node',
+          setupFiles: ['test/lab/event-loop-watch.ts'],
           testTimeout: 900_000,
           hookTimeout: 900_000,
         },

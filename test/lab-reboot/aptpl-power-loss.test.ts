@@ -11,7 +11,6 @@
  *
  * Runs on the host (it boots the lab twice itself): `npm run test:lab-reboot`.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import {
   parseSgPersistKeys,
   parseSgPersistReservation,
 } from '../lab/sg-persist-reference';
+import { run } from '../lab/lab-env';
 
 const ROOT = resolve(__dirname, '..', '..');
 const LAB = join(ROOT, 'scripts', 'lab.js');
@@ -52,9 +52,10 @@ interface After {
 }
 
 /** Boot a 3-node × 2-LUN lab on `dbroot`, run one guest script, return what it wrote. */
-function boot<T>(dbroot: string, script: string, out: string): T {
-  const r = spawnSync(process.execPath, [LAB, 'run', '--nodes', '3', '--luns', '2', '--dbroot', dbroot, '--timeout', '300', '--env', `OUT=${out}`, '--', process.execPath, join(__dirname, 'guest', script)], {
-    encoding: 'utf8',
+async function boot<T>(dbroot: string, script: string, out: string): Promise<T> {
+  // Not spawnSync: a blocked worker cannot answer vitest's RPC (see test/lab/event-loop-watch.ts).
+  const r = await run(process.execPath, [LAB, 'run', '--nodes', '3', '--luns', '2', '--dbroot', dbroot, '--timeout', '300', '--env', `OUT=${out}`, '--', process.execPath, join(__dirname, 'guest', script)], {
+    timeoutMs: 400_000,
   });
   if (r.status !== 0) throw new Error(`lab run of ${script} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return JSON.parse(readFileSync(out, 'utf8')) as T;
@@ -67,12 +68,12 @@ describe('APTPL: registrations and the reservation survive a power loss of the w
   let before: Before;
   let after: After;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     mkdirSync(join(ROOT, '.lab'), { recursive: true });
     dir = mkdtempSync(join(ROOT, '.lab', 'aptpl-'));
     const dbroot = join(dir, 'dbroot');
-    before = boot<Before>(dbroot, 'aptpl-before.js', join(dir, 'before.json'));
-    after = boot<After>(dbroot, 'aptpl-after.js', join(dir, 'after.json'));
+    before = await boot<Before>(dbroot, 'aptpl-before.js', join(dir, 'before.json'));
+    after = await boot<After>(dbroot, 'aptpl-after.js', join(dir, 'after.json'));
   });
 
   afterAll(() => {
