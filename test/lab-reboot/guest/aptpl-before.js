@@ -14,7 +14,7 @@ const lab = require(path.join(ROOT, 'scripts', 'lab', 'guest-tools.js'));
 
 (async () => {
   const map = lab.map();
-  lab.resetReservations();
+  await lab.resetReservations();
   const lun0 = [0, 1, 2].map((n) => map.nodes[n].luns[0].sg);
   const n1 = await pr.open(lun0[0]);
   const n2 = await pr.open(lun0[1]);
