@@ -1,8 +1,10 @@
 /**
  * Error classes of scsi-pr. Every error the library raises for a device
- * operation extends {@link ScsiPrError} and carries a string `code`.
+ * operation extends {@link ScsiPrError} and carries a `code` from
+ * `error-codes.ts` (a failed system call: its errno name).
  * Argument errors (thrown before any I/O) are in `invalid-argument.ts`.
  */
+import type { ErrorCode, ErrorCodes, SystemErrorCode } from './error-codes';
 import type { RawResult } from './scsi/raw-result';
 import type { DecodedSense } from './scsi/sense';
 
@@ -18,17 +20,20 @@ export interface ErrorContext {
 
 /** Base class of every device-level error raised by scsi-pr. */
 export class ScsiPrError extends Error {
-  /** Stable machine-readable code, e.g. `'ERR_RESERVATION_CONFLICT'`. */
-  readonly code: string;
+  /** Stable machine-readable code, e.g. `'ERR_RESERVATION_CONFLICT'` (see `ErrorCodes`); a {@link SyscallError}'s is an errno name. */
+  readonly code: ErrorCode | SystemErrorCode;
+  /** Device path the command was sent to. */
   readonly path?: string;
+  /** The CDB that was sent. */
   readonly cdb?: Buffer;
+  /** The raw native outcome, when there was one. */
   readonly result?: RawResult;
   /**
    * UNIT ATTENTIONs absorbed (retried) by the call before it failed, oldest first.
    * Empty when none. Like `CallReport.unitAttentions` on success.
    */
   unitAttentions: DecodedSense[] = [];
-  constructor(code: string, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode | SystemErrorCode, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -40,21 +45,35 @@ export class ScsiPrError extends Error {
 
 /** A system call failed (open, ioctl, write, read, poll). Mirrors Node's fs errors. */
 export class SyscallError extends ScsiPrError {
+  declare readonly code: SystemErrorCode;
+  /** The negated errno value, like Node's fs errors. */
   readonly errno: number;
+  /** The system call that failed: `'open'`, `'ioctl'`, `'write'`, `'read'`, `'poll'`, `'stat'`. */
   readonly syscall: string;
+  /** `fields.code` is libuv's name of the errno, as the native module and node:fs report it. */
   constructor(message: string, fields: { code: string; errno: number; syscall: string }, context: ErrorContext = {}) {
-    super(fields.code, message, context);
+    super(fields.code as SystemErrorCode, message, context);
     this.errno = fields.errno;
     this.syscall = fields.syscall;
   }
 }
 
+/** Codes of {@link DeviceError}. */
+export type DeviceErrorCode =
+  | typeof ErrorCodes.ERR_DEVICE_NOT_FOUND
+  | typeof ErrorCodes.ERR_NOT_A_DEVICE
+  | typeof ErrorCodes.ERR_PARTITION
+  | typeof ErrorCodes.ERR_NOT_SCSI
+  | typeof ErrorCodes.ERR_NO_SG_NODE;
+
 /** The path cannot be used as a SCSI device (missing, directory, partition, not SCSI…). */
 export class DeviceError extends ScsiPrError {
-  /** When a file-system lookup failed: its errno (negative, like Node's fs) and system call. */
+  declare readonly code: DeviceErrorCode;
+  /** When a file-system lookup failed: its errno (negative, like Node's fs). */
   readonly errno?: number;
+  /** When a file-system lookup failed: its system call. */
   readonly syscall?: string;
-  constructor(code: string, message: string, context: ErrorContext = {}, fs?: { errno?: number; syscall?: string; cause?: unknown }) {
+  constructor(code: DeviceErrorCode, message: string, context: ErrorContext = {}, fs?: { errno?: number; syscall?: string; cause?: unknown }) {
     super(code, message, context, fs?.cause === undefined ? undefined : { cause: fs.cause });
     if (fs?.errno !== undefined) this.errno = fs.errno;
     if (fs?.syscall !== undefined) this.syscall = fs.syscall;
@@ -63,7 +82,10 @@ export class DeviceError extends ScsiPrError {
 
 /** The initiator's transport failed (host or driver status other than OK/SENSE). */
 export class TransportError extends ScsiPrError {
+  declare readonly code: typeof ErrorCodes.ERR_TRANSPORT;
+  /** `host_status` of the sg_io_hdr (Linux `DID_*`). */
   readonly hostStatus: number;
+  /** `driver_status` of the sg_io_hdr. */
   readonly driverStatus: number;
   /** Linux `DID_*` name of the host status, e.g. `'DID_TRANSPORT_DISRUPTED'`. */
   readonly hostStatusName: string;
@@ -77,6 +99,7 @@ export class TransportError extends ScsiPrError {
 
 /** The device returned RESERVATION CONFLICT (status 0x18). */
 export class ReservationConflictError extends ScsiPrError {
+  declare readonly code: typeof ErrorCodes.ERR_RESERVATION_CONFLICT;
   constructor(message: string, context: ErrorContext = {}) {
     super('ERR_RESERVATION_CONFLICT', message, context);
   }
@@ -84,6 +107,8 @@ export class ReservationConflictError extends ScsiPrError {
 
 /** CHECK CONDITION with decoded sense data. */
 export class ScsiSenseError extends ScsiPrError {
+  declare readonly code: SenseErrorCode;
+  /** The decoded sense data: sense key, ASC/ASCQ and their names. */
   readonly sense: DecodedSense;
   constructor(message: string, sense: DecodedSense, context: ErrorContext = {}) {
     super(senseErrorCode(sense), message, context);
@@ -91,7 +116,18 @@ export class ScsiSenseError extends ScsiPrError {
   }
 }
 
-function senseErrorCode(sense: DecodedSense): string {
+/** Codes of {@link ScsiSenseError}, one per sense key that has its own. */
+export type SenseErrorCode =
+  | typeof ErrorCodes.ERR_NOT_READY
+  | typeof ErrorCodes.ERR_MEDIUM_ERROR
+  | typeof ErrorCodes.ERR_HARDWARE_ERROR
+  | typeof ErrorCodes.ERR_ILLEGAL_REQUEST
+  | typeof ErrorCodes.ERR_UNIT_ATTENTION
+  | typeof ErrorCodes.ERR_DATA_PROTECT
+  | typeof ErrorCodes.ERR_ABORTED_COMMAND
+  | typeof ErrorCodes.ERR_CHECK_CONDITION;
+
+function senseErrorCode(sense: DecodedSense): SenseErrorCode {
   switch (sense.senseKey) {
     case 0x2: return 'ERR_NOT_READY';
     case 0x3: return 'ERR_MEDIUM_ERROR';
@@ -106,7 +142,10 @@ function senseErrorCode(sense: DecodedSense): string {
 
 /** A status other than GOOD, CHECK CONDITION or RESERVATION CONFLICT (BUSY, TASK SET FULL, …). */
 export class ScsiStatusError extends ScsiPrError {
+  declare readonly code: typeof ErrorCodes.ERR_BUSY | typeof ErrorCodes.ERR_TASK_SET_FULL | typeof ErrorCodes.ERR_SCSI_STATUS;
+  /** The SAM status byte. */
   readonly status: number;
+  /** Its name, e.g. `'BUSY'`. */
   readonly statusName: string;
   constructor(message: string, fields: { status: number; statusName: string }, context: ErrorContext = {}) {
     super(fields.statusName === 'BUSY' ? 'ERR_BUSY' : fields.statusName === 'TASK SET FULL' ? 'ERR_TASK_SET_FULL' : 'ERR_SCSI_STATUS', message, context);
@@ -117,6 +156,8 @@ export class ScsiStatusError extends ScsiPrError {
 
 /** The command did not complete within its timeout. */
 export class TimeoutError extends ScsiPrError {
+  declare readonly code: typeof ErrorCodes.ERR_TIMEOUT;
+  /** The timeout that expired (ms). */
   readonly timeoutMs: number;
   constructor(message: string, timeoutMs: number, context: ErrorContext = {}) {
     super('ERR_TIMEOUT', message, context);
@@ -126,6 +167,7 @@ export class TimeoutError extends ScsiPrError {
 
 /** The caller's AbortSignal fired before the command was submitted or completed. */
 export class AbortError extends ScsiPrError {
+  declare readonly code: typeof ErrorCodes.ABORT_ERR;
   constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
     super('ABORT_ERR', message, context, options);
   }
@@ -133,6 +175,7 @@ export class AbortError extends ScsiPrError {
 
 /** The device answered with data that does not parse (too short, inconsistent lengths, …). */
 export class MalformedResponseError extends ScsiPrError {
+  declare readonly code: typeof ErrorCodes.ERR_MALFORMED_RESPONSE;
   constructor(message: string, context: ErrorContext = {}) {
     super('ERR_MALFORMED_RESPONSE', message, context);
   }
@@ -140,6 +183,7 @@ export class MalformedResponseError extends ScsiPrError {
 
 /** The device was closed while the operation was pending, or used after close. */
 export class DeviceClosedError extends ScsiPrError {
+  declare readonly code: typeof ErrorCodes.ERR_DEVICE_CLOSED;
   constructor(message: string, context: ErrorContext = {}) {
     super('ERR_DEVICE_CLOSED', message, context);
   }

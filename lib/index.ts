@@ -8,41 +8,141 @@
  * await dev.reserve({ key: 0x1a2bn, type: 'write-exclusive-registrants-only' });
  * console.log(await dev.readKeys());
  * ```
+ *
+ * The public API, by layer: one device (`open`, `Device`, and each PR command
+ * as a module-level function taking a path or a Device), the codecs a caller
+ * needs (keys, reservation types, TransportIDs, sense), errors, and fencing
+ * many LUs at once (`fence`, `unfence`, `status`, keys for clusters, LVM
+ * discovery, the boot-time service). Nothing else is importable: see the
+ * `exports` map in package.json.
  * @packageDocumentation
  */
+
+// ---- one device ------------------------------------------------------------
 export { open, Device, DEFAULT_TIMEOUT_MS } from './device';
 export type { OpenOptions, CallOptions, CallReport, DeviceInfo, PrOutResult, InquiryResult, Capacity, ExecuteRequest, ExecuteResult } from './device';
-export * from './pr-api';
-export * from './errors';
-export { ArgumentTypeError, ArgumentRangeError, type InvalidArgumentCode } from './invalid-argument';
-export { parseKey, formatKey, keyToBuffer, readKey, type KeyInput } from './scsi/keys';
-export * from './scsi/reservation-types';
-export * from './scsi/transport-id';
+export {
+  readKeys,
+  readReservation,
+  reportCapabilities,
+  readFullStatus,
+  register,
+  registerAndIgnoreExistingKey,
+  reserve,
+  release,
+  clear,
+  preempt,
+  preemptAndAbort,
+  registerAndMove,
+  replaceLostReservation,
+  type PathOrDevice,
+  type OneShotOptions,
+} from './pr-api';
 export type { ReadKeysResult, ReadReservationResult, Reservation, ReportCapabilitiesResult, ReadFullStatusResult, FullStatusRegistration } from './scsi/pr-in-parsers';
-export type { RegisterOptions, RegisterAndIgnoreExistingKeyOptions, ReserveOptions, ClearOptions, PreemptOptions, RegisterAndMoveOptions, ReplaceLostReservationOptions } from './scsi/pr-out-requests';
-export { decodeSense, formatSense, senseKeyName, type DecodedSense } from './scsi/sense';
-export { ascName } from './scsi/asc-names';
+export type {
+  RegisterOptions,
+  RegisterAndIgnoreExistingKeyOptions,
+  ReserveOptions,
+  ClearOptions,
+  PreemptOptions,
+  RegisterAndMoveOptions,
+  ReplaceLostReservationOptions,
+} from './scsi/pr-out-requests';
 export { DEFAULT_RETRY, type RetryOptions } from './retry-policy';
 export type { RawResult } from './scsi/raw-result';
+
+// ---- values on the wire ------------------------------------------------------
+export { parseKey, formatKey, keyToBuffer, type KeyInput } from './scsi/keys';
+export {
+  ReservationType,
+  parseReservationType,
+  reservationTypeName,
+  reservationTypeLabel,
+  type ReservationTypeCode,
+  type ReservationTypeName,
+  type ReservationTypeInput,
+} from './scsi/reservation-types';
+export {
+  ProtocolId,
+  encodeTransportId,
+  decodeTransportId,
+  parseTransportId,
+  formatTransportId,
+  type TransportId,
+  type FcpTransportId,
+  type SpiTransportId,
+  type SbpTransportId,
+  type SrpTransportId,
+  type IscsiTransportId,
+  type SasTransportId,
+  type SopTransportId,
+  type UnknownTransportId,
+} from './scsi/transport-id';
+export { decodeSense, formatSense, senseKeyName, type DecodedSense } from './scsi/sense';
+export { ascName } from './scsi/asc-names';
 export { toJSONSafe } from './hex-inspect';
 
-// ---- fencing -----------------------------------------------------------------
-export { fence, type FenceOptions, type FenceReport, type FenceDeviceReport, type ProgressEvent } from './fencing/fence';
+// ---- errors ------------------------------------------------------------------
+export { ErrorCodes, type ErrorCode, type SystemErrorCode } from './error-codes';
+export {
+  ScsiPrError,
+  SyscallError,
+  DeviceError,
+  TransportError,
+  ReservationConflictError,
+  ScsiSenseError,
+  ScsiStatusError,
+  TimeoutError,
+  AbortError,
+  MalformedResponseError,
+  DeviceClosedError,
+  type ErrorContext,
+} from './errors';
+export { ArgumentTypeError, ArgumentRangeError, type InvalidArgumentCode } from './invalid-argument';
+
+// ---- fencing many LUs --------------------------------------------------------
+export type { ProgressEvent, ProgressOperation } from './fencing/progress-event';
+export type { DeviceInput } from './fencing/logical-units';
+export { fence, type FenceOptions, type FenceReport, type FenceDeviceReport } from './fencing/fence';
 export { unfence, type UnfenceOptions, type UnfenceReport, type UnfenceDeviceReport } from './fencing/unfence';
 export { status, type StatusOptions, type StatusReport, type StatusDeviceReport } from './fencing/fence-status';
-export { clusterNodeKey, parseClusterNodeKey, ipv4Key, localIpv4Key, fenceScsiKey, fenceScsiKeyString, type FenceScsiKeyOptions } from './fencing/fence-keys';
+export {
+  clusterNodeKey,
+  parseClusterNodeKey,
+  ipv4Key,
+  localIpv4Key,
+  fenceScsiKey,
+  fenceScsiKeyString,
+  cmapClusterName,
+  cmapNodeIndex,
+  type ClusterNodeKeyFields,
+  type LocalIpv4KeyOptions,
+  type FenceScsiKeyOptions,
+} from './fencing/fence-keys';
 export {
   sharedVolumeGroupDevices,
   parseVgsReport,
   parseLvsDevicesReport,
-  multipathPaths,
-  expandDevices,
-  sysfsWwid,
   DeviceDiscoveryError,
   type SharedVolumeGroupOptions,
   type SharedVolumeGroupDevice,
   type VgsRecord,
-  type ExpandedDevice,
-} from './fencing/device-discovery';
-export { openLogicalUnits, type LogicalUnit, type DeviceInput } from './fencing/logical-units';
-export { serviceStart, serviceStop, serviceStatus } from './fencing/service';
+  type ReportParseOptions,
+} from './fencing/lvm-volume-groups';
+export { type Runner, type RunOptions, type RunResult } from './fencing/command-runner';
+export { expandDevices, multipathPaths, sysfsWwid, type ExpandDevicesOptions, type ExpandedDevice } from './transport/device-expansion';
+export {
+  serviceStart,
+  serviceStop,
+  serviceStatus,
+  type ServiceOptions,
+  type ServiceStartOptions,
+  type KeySource,
+  type ServiceReportBase,
+  type ServiceStartDevice,
+  type ServiceStartReport,
+  type ServiceStopDevice,
+  type ServiceStopReport,
+  type ServiceStatusDevice,
+  type ServiceStatusReport,
+} from './fencing/service';

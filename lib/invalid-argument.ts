@@ -3,17 +3,19 @@
  * plain `TypeError` / `RangeError` instances (like Node's own ERR_INVALID_ARG_*),
  * carrying a string `code` so callers can branch without matching messages.
  */
+import type { ErrorCodes } from './error-codes';
 
 /** Codes used on argument errors. */
 export type InvalidArgumentCode =
-  | 'ERR_INVALID_KEY'
-  | 'ERR_INVALID_RESERVATION_TYPE'
-  | 'ERR_INVALID_OPTION'
-  | 'ERR_INVALID_TRANSPORT_ID'
-  | 'ERR_INVALID_PATH';
+  | typeof ErrorCodes.ERR_INVALID_KEY
+  | typeof ErrorCodes.ERR_INVALID_RESERVATION_TYPE
+  | typeof ErrorCodes.ERR_INVALID_OPTION
+  | typeof ErrorCodes.ERR_INVALID_TRANSPORT_ID
+  | typeof ErrorCodes.ERR_INVALID_PATH;
 
 /** A TypeError with a `code`: the argument has the wrong type. */
 export class ArgumentTypeError extends TypeError {
+  /** Which kind of argument was refused. */
   readonly code: InvalidArgumentCode;
   constructor(code: InvalidArgumentCode, message: string) {
     super(message);
@@ -24,6 +26,7 @@ export class ArgumentTypeError extends TypeError {
 
 /** A RangeError with a `code`: the argument has the right type but an unacceptable value. */
 export class ArgumentRangeError extends RangeError {
+  /** Which kind of argument was refused. */
   readonly code: InvalidArgumentCode;
   constructor(code: InvalidArgumentCode, message: string) {
     super(message);

@@ -5,15 +5,17 @@
  * original fence_scsi design. `scsi-pr --help` documents everything,
  * including the exit codes (lib/cli/cli-exit-codes.ts).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { open, type Device, type OpenOptions } from '../device';
+import { assertPrOutOptions, type PrOutMethods } from '../device-pr-methods';
+import type { PrOutMethod } from '../scsi/pr-service-actions';
 import { DeviceError, ScsiPrError, SyscallError } from '../errors';
-import { fence, type ProgressEvent } from '../fencing/fence';
+import { fence } from '../fencing/fence';
+import type { ProgressEvent } from '../fencing/progress-event';
 import { unfence } from '../fencing/unfence';
 import { status } from '../fencing/fence-status';
-import { DeviceDiscoveryError, sharedVolumeGroupDevices } from '../fencing/device-discovery';
-import { serviceStart, serviceStatus, serviceStop, type ServiceOptions, type ServiceProgressEvent } from '../fencing/service';
+import { DeviceDiscoveryError, sharedVolumeGroupDevices } from '../fencing/lvm-volume-groups';
+import { packageVersion } from './package-version';
+import { serviceStart, serviceStatus, serviceStop, type ServiceOptions } from '../fencing/service';
 import { UsageError } from './scsi-pr/cli-args';
 import { ExitCode, LsbExit, exitCodeFor, isPermissionError } from './scsi-pr/cli-exit-codes';
 import {
@@ -32,7 +34,8 @@ import {
   progressLine,
   toJSONText,
 } from './scsi-pr/cli-output';
-import { SUBCOMMANDS, helpText, parseCommandLine, type MultiCliRequest, type PrInCliRequest, type PrOutCliRequest, type ServiceCliRequest } from './scsi-pr/scsi-pr-request';
+import { helpText } from './scsi-pr/cli-help';
+import { SUBCOMMANDS, parseCommandLine, type MultiCliRequest, type PrInCliRequest, type PrOutCliRequest, type ServiceCliRequest } from './scsi-pr/scsi-pr-request';
 
 /** Where the tool writes; injectable for tests. */
 export interface CliIO {
@@ -47,14 +50,6 @@ const defaultIO: CliIO = {
   err: (t) => process.stderr.write(t),
   stderrIsTTY: Boolean(process.stderr.isTTY),
 };
-
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** Run the tool; resolves with the exit code. Never throws. */
 export async function main(argv: readonly string[], io: CliIO = defaultIO): Promise<number> {
@@ -72,7 +67,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
         io.out(helpText(req.topic));
         return ExitCode.OK;
       case 'version':
-        io.out(`scsi-pr ${version()}\n`);
+        io.out(`scsi-pr ${packageVersion()}\n`);
         return ExitCode.OK;
       case 'prin':
         return await runPrIn(req, io);
@@ -111,26 +106,26 @@ async function runPrIn(req: PrInCliRequest, io: CliIO): Promise<number> {
   try {
     let text: string;
     let result: object & { unitAttentions: Parameters<typeof formatUnitAttentions>[1] };
-    switch (req.action) {
-      case 'read-keys': {
+    switch (req.method) {
+      case 'readKeys': {
         const r = await dev.readKeys();
         result = r;
         text = formatReadKeys(r);
         break;
       }
-      case 'read-reservation': {
+      case 'readReservation': {
         const r = await dev.readReservation();
         result = r;
         text = formatReadReservation(r);
         break;
       }
-      case 'report-capabilities': {
+      case 'reportCapabilities': {
         const r = await dev.reportCapabilities();
         result = r;
         text = formatReportCapabilities(r);
         break;
       }
-      case 'read-full-status': {
+      case 'readFullStatus': {
         const r = await dev.readFullStatus();
         result = r;
         text = formatReadFullStatus(r);
@@ -145,22 +140,17 @@ async function runPrIn(req: PrInCliRequest, io: CliIO): Promise<number> {
   }
 }
 
-const PROUT_METHOD: Readonly<Record<PrOutCliRequest['action'], (d: Device, o: never) => ReturnType<Device['register']>>> = {
-  register: (d, o) => d.register(o),
-  'register-ignore': (d, o) => d.registerAndIgnoreExistingKey(o),
-  reserve: (d, o) => d.reserve(o),
-  release: (d, o) => d.release(o),
-  clear: (d, o) => d.clear(o),
-  preempt: (d, o) => d.preempt(o),
-  'preempt-abort': (d, o) => d.preemptAndAbort(o),
-  'register-move': (d, o) => d.registerAndMove(o),
-  'replace-lost': (d, o) => d.replaceLostReservation(o),
-};
+/** Runs PR OUT method `method` with options built at run time (checked again here, before any I/O). */
+function runPrOutMethod<M extends PrOutMethod>(dev: Device, method: M, options: object): ReturnType<PrOutMethods[M]> {
+  assertPrOutOptions(method, options);
+  const methods: PrOutMethods = dev;
+  return methods[method](options) as ReturnType<PrOutMethods[M]>;
+}
 
 async function runPrOut(req: PrOutCliRequest, io: CliIO): Promise<number> {
   const dev = await open(req.device, openOptions(req.timeoutMs));
   try {
-    const r = await PROUT_METHOD[req.action](dev, req.options as never);
+    const r = await runPrOutMethod(dev, req.method, req.options);
     if (req.verbose) {
       io.err(formatUnitAttentions(req.device, r.unitAttentions));
       io.err(`${req.device}: PR OUT ${r.action} done in ${r.durationMs} ms\n`);
@@ -180,14 +170,13 @@ function isOpenFailure(e: unknown): boolean {
   return e instanceof DeviceError || (e instanceof SyscallError && e.syscall === 'open') || (e instanceof ScsiPrError && e.code === 'ERR_NO_PATH');
 }
 
-function progressReporter(io: CliIO, enabled: boolean): { onProgress?: (e: ProgressEvent | ServiceProgressEvent) => void; end(): void } {
+function progressReporter(io: CliIO, enabled: boolean): { onProgress?: (e: ProgressEvent) => void; end(): void } {
   if (!enabled || !io.stderrIsTTY) return { end() {} };
   let shown = false;
   return {
     onProgress: (e) => {
       shown = true;
-      const ev: ProgressEvent = 'phase' in e ? e : { operation: e.operation as never, phase: '', device: e.device, done: e.done, total: e.total, ok: e.ok };
-      io.err(`\r\x1b[K${progressLine(ev).replace(/ {2,}/g, ' ')}`);
+      io.err(`\r\x1b[K${progressLine(e).replace(/ {2,}/g, ' ')}`);
     },
     end() {
       if (shown) io.err('\r\x1b[K');

@@ -6,7 +6,7 @@
 import type { OpenOptions } from '../device';
 import { parseKey, type KeyInput } from '../scsi/keys';
 import { luName, onAnyPath, openLogicalUnits, type DeviceInput } from './logical-units';
-import type { ProgressEvent } from './fence';
+import type { ProgressEvent } from './progress-event';
 import { withHexInspect } from '../hex-inspect';
 
 /** Options of {@link status}. */
@@ -45,7 +45,13 @@ export interface StatusReport {
   devices: StatusDeviceReport[];
 }
 
-/** Read our registration and reservation state on every LU. */
+/**
+ * Fencing status of many LUs: on each (READ FULL STATUS, any path), whether
+ * our key is registered, on how many I_T nexuses, and who holds the
+ * reservation. Not a PR IN command of its own: for one device's raw answer see
+ * `readKeys`, `readReservation`, `readFullStatus`. Never throws for device
+ * failures: an LU that cannot be read is `reachable: false` with its `error`.
+ */
 export async function status(options: StatusOptions): Promise<StatusReport> {
   const key = parseKey(options.key, 'key');
   const call = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };

@@ -31,22 +31,11 @@ import { formatKey, parseKey, type KeyInput } from '../scsi/keys';
 import { luName, onAnyPath, openLogicalUnits, type DeviceInput, type LogicalUnit } from './logical-units';
 import { parseReservationType, type ReservationTypeInput } from '../scsi/reservation-types';
 import { withHexInspect } from '../hex-inspect';
-import { coarseNow } from '../transport/coarse-clock';
+import { coarseNow, monotonicMs } from '../transport/coarse-clock';
+import type { ProgressEvent } from './progress-event';
 
-const now = () => Number(process.hrtime.bigint()) / 1e6;
 /** Per-LU finish times: one clock read per event-loop turn, never before the start. */
 const since = (t0: number) => Math.max(0, coarseNow() - t0);
-
-/** Progress events of multi-device operations. */
-export interface ProgressEvent {
-  operation: 'fence' | 'unfence' | 'status';
-  phase: string;
-  device: string;
-  /** Devices finished with this phase so far / in all. */
-  done: number;
-  total: number;
-  ok: boolean;
-}
 
 /** Options of {@link fence}. */
 export interface FenceOptions {
@@ -62,6 +51,7 @@ export interface FenceOptions {
   timeoutMs?: number;
   /** Options for opening the devices given as paths. */
   open?: OpenOptions;
+  /** Called each time an LU finishes a phase (`'check'`, `'arbiter'`, `'preempt'`, `'verify'`). */
   onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -115,11 +105,11 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
   if (key === victim) throw new ArgumentRangeError('ERR_INVALID_KEY', `fence: key and victimKey are both ${formatKey(key)}: a node cannot fence itself`);
   const type = parseReservationType(options.type ?? 5);
   const call = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
-  const t0 = now();
+  const t0 = monotonicMs();
   const phases = { open: 0, check: 0, arbiter: 0, preempt: 0, verify: 0, close: 0 };
   let mark = t0;
   const phaseDone = (name: keyof typeof phases) => {
-    const t = now();
+    const t = monotonicMs();
     phases[name] = t - mark;
     mark = t;
   };
@@ -130,7 +120,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
     const reports = new Map<LogicalUnit, FenceDeviceReport>();
     for (const lu of set.units) reports.set(lu, { device: luName(lu), wwn: lu.wwn, outcome: 'not-attempted', ok: false, durationMs: 0 });
     const total = set.units.length;
-    const progress = (phase: string) => {
+    const progress = (phase: ProgressEvent['phase']) => {
       let done = 0;
       return (lu: LogicalUnit, ok: boolean) => options.onProgress?.({ operation: 'fence', phase, device: luName(lu), done: ++done, total, ok });
     };
@@ -269,7 +259,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
       fenced: devices.filter((d) => d.ok).map((d) => d.device),
       notFenced: devices.filter((d) => !d.ok).map((d) => d.device),
       devices,
-      durationMs: now() - t0,
+      durationMs: monotonicMs() - t0,
       phases,
     });
   } finally {

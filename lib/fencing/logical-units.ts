@@ -5,7 +5,7 @@
  * commands are tried on each LU's paths in turn when a path fails.
  */
 import { Device, open, type OpenOptions } from '../device';
-import { expandDevices, sysfsWwid } from './device-discovery';
+import { expandDevices, sysfsWwid } from '../transport/device-expansion';
 import { DeviceClosedError, ScsiPrError, SyscallError, TimeoutError, TransportError } from '../errors';
 import { ArgumentTypeError } from '../invalid-argument';
 

@@ -21,21 +21,14 @@ import { ReservationConflictError, ScsiPrError } from '../errors';
 import { ArgumentTypeError } from '../invalid-argument';
 import { formatKey, parseKey, type KeyInput } from '../scsi/keys';
 import { localIpv4Key } from './fence-keys';
-import { sharedVolumeGroupDevices, type SharedVolumeGroupDevice, type SharedVolumeGroupOptions } from './device-discovery';
+import { sharedVolumeGroupDevices, type SharedVolumeGroupDevice, type SharedVolumeGroupOptions } from './lvm-volume-groups';
 import { luName, onAnyPath, openLogicalUnits } from './logical-units';
 import { unfence, type UnfenceDeviceReport } from './unfence';
 import { status, type StatusDeviceReport } from './fence-status';
 import type { ReservationTypeInput } from '../scsi/reservation-types';
 import { withHexInspect } from '../hex-inspect';
-
-/** Progress of a service operation, one event per logical unit finished. */
-export interface ServiceProgressEvent {
-  operation: 'service-start' | 'service-stop' | 'service-status';
-  device: string;
-  done: number;
-  total: number;
-  ok: boolean;
-}
+import { monotonicMs } from '../transport/coarse-clock';
+import type { ProgressEvent } from './progress-event';
 
 /** Options shared by the three service calls. */
 export interface ServiceOptions {
@@ -53,7 +46,8 @@ export interface ServiceOptions {
   timeoutMs?: number;
   /** Options for opening the devices. */
   open?: OpenOptions;
-  onProgress?: (event: ServiceProgressEvent) => void;
+  /** Called each time a logical unit is done (operation and phase `'service-start'`, `'service-stop'` or `'service-status'`). */
+  onProgress?: (event: ProgressEvent) => void;
 }
 
 /** Options of {@link serviceStart}. */
@@ -134,8 +128,6 @@ export interface ServiceStatusReport extends ServiceReportBase {
   devices: ServiceStatusDevice[];
 }
 
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-
 interface Resolved {
   key: bigint;
   keySource: KeySource;
@@ -195,7 +187,7 @@ async function resolve(options: ServiceOptions, where: string): Promise<Resolved
  * @throws ScsiPrError `ERR_NO_DEVICES` when there is no device to register on.
  */
 export async function serviceStart(options: ServiceStartOptions = {}): Promise<ServiceStartReport> {
-  const t0 = now();
+  const t0 = monotonicMs();
   const r = await resolve(options, 'serviceStart');
   if (r.devices.length === 0) {
     throw new ScsiPrError(
@@ -211,10 +203,10 @@ export async function serviceStart(options: ServiceStartOptions = {}): Promise<S
     ...(options.type !== undefined ? { type: options.type } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.open ? { open: options.open } : {}),
-    onProgress: (e) => options.onProgress?.({ operation: 'service-start', device: e.device, done: ++done, total: e.total, ok: e.ok }),
+    onProgress: (e) => options.onProgress?.({ operation: 'service-start', phase: 'service-start', device: e.device, done: ++done, total: e.total, ok: e.ok }),
   });
   const devices = report.devices.map((d) => withHexInspect({ ...d, volumeGroups: r.vgsOf(d.device) }));
-  return withHexInspect({ action: 'start' as const, ok: report.ok, key: r.key, keySource: r.keySource, sources: r.sources, devices, durationMs: now() - t0 });
+  return withHexInspect({ action: 'start' as const, ok: report.ok, key: r.key, keySource: r.keySource, sources: r.sources, devices, durationMs: monotonicMs() - t0 });
 }
 
 /**
@@ -227,17 +219,17 @@ export async function serviceStart(options: ServiceStartOptions = {}): Promise<S
  * @throws DeviceDiscoveryError when LVM discovery fails.
  */
 export async function serviceStop(options: ServiceOptions = {}): Promise<ServiceStopReport> {
-  const t0 = now();
+  const t0 = monotonicMs();
   const r = await resolve(options, 'serviceStop');
   const base = { key: r.key, keySource: r.keySource, sources: r.sources };
-  if (r.devices.length === 0) return withHexInspect({ action: 'stop' as const, ok: true, ...base, devices: [], durationMs: now() - t0 });
+  if (r.devices.length === 0) return withHexInspect({ action: 'stop' as const, ok: true, ...base, devices: [], durationMs: monotonicMs() - t0 });
   const call = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
   const set = await openLogicalUnits(r.devices, options.open);
   try {
     let done = 0;
     const devices = await Promise.all(
       set.units.map(async (lu): Promise<ServiceStopDevice> => {
-        const start = now();
+        const start = monotonicMs();
         const device = luName(lu);
         const d: ServiceStopDevice = {
           device,
@@ -290,12 +282,12 @@ export async function serviceStop(options: ServiceOptions = {}): Promise<Service
         } catch (e) {
           d.errors.push(e as Error);
         }
-        d.durationMs = now() - start;
-        options.onProgress?.({ operation: 'service-stop', device, done: ++done, total: set.units.length, ok: d.ok });
+        d.durationMs = monotonicMs() - start;
+        options.onProgress?.({ operation: 'service-stop', phase: 'service-stop', device, done: ++done, total: set.units.length, ok: d.ok });
         return withHexInspect(d);
       }),
     );
-    return withHexInspect({ action: 'stop' as const, ok: devices.every((x) => x.ok), ...base, devices, durationMs: now() - t0 });
+    return withHexInspect({ action: 'stop' as const, ok: devices.every((x) => x.ok), ...base, devices, durationMs: monotonicMs() - t0 });
   } finally {
     await set.close();
   }
@@ -308,11 +300,11 @@ export async function serviceStop(options: ServiceOptions = {}): Promise<Service
  * @throws DeviceDiscoveryError when LVM discovery fails.
  */
 export async function serviceStatus(options: ServiceOptions = {}): Promise<ServiceStatusReport> {
-  const t0 = now();
+  const t0 = monotonicMs();
   const r = await resolve(options, 'serviceStatus');
   const base = { key: r.key, keySource: r.keySource, sources: r.sources };
   if (r.devices.length === 0) {
-    return withHexInspect({ action: 'status' as const, registeredEverywhere: false, registeredNowhere: true, unknown: false, ...base, devices: [], durationMs: now() - t0 });
+    return withHexInspect({ action: 'status' as const, registeredEverywhere: false, registeredNowhere: true, unknown: false, ...base, devices: [], durationMs: monotonicMs() - t0 });
   }
   let done = 0;
   const report = await status({
@@ -320,7 +312,7 @@ export async function serviceStatus(options: ServiceOptions = {}): Promise<Servi
     key: r.key,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.open ? { open: options.open } : {}),
-    onProgress: (e) => options.onProgress?.({ operation: 'service-status', device: e.device, done: ++done, total: e.total, ok: e.ok }),
+    onProgress: (e) => options.onProgress?.({ operation: 'service-status', phase: 'service-status', device: e.device, done: ++done, total: e.total, ok: e.ok }),
   });
   const devices = report.devices.map((d) => withHexInspect({ ...d, volumeGroups: r.vgsOf(d.device) }));
   return withHexInspect({
@@ -330,6 +322,6 @@ export async function serviceStatus(options: ServiceOptions = {}): Promise<Servi
     unknown: devices.every((d) => !d.reachable),
     ...base,
     devices,
-    durationMs: now() - t0,
+    durationMs: monotonicMs() - t0,
   });
 }

@@ -16,8 +16,9 @@ import { ArgumentRangeError, ArgumentTypeError } from '../invalid-argument';
 import { parseKey, type KeyInput } from '../scsi/keys';
 import { luName, onAnyPath, openLogicalUnits, type DeviceInput } from './logical-units';
 import { parseReservationType, type ReservationTypeInput } from '../scsi/reservation-types';
-import type { ProgressEvent } from './fence';
+import type { ProgressEvent } from './progress-event';
 import { withHexInspect } from '../hex-inspect';
+import { monotonicMs } from '../transport/coarse-clock';
 
 /** Options of {@link unfence}. */
 export interface UnfenceOptions {
@@ -56,8 +57,6 @@ export interface UnfenceReport {
   durationMs: number;
 }
 
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-
 /** Register `key` on every path of every LU and ensure a reservation. Never throws for device failures. */
 export async function unfence(options: UnfenceOptions): Promise<UnfenceReport> {
   const key = parseKey(options.key, 'key');
@@ -65,13 +64,13 @@ export async function unfence(options: UnfenceOptions): Promise<UnfenceReport> {
   if (options.aptpl !== undefined && typeof options.aptpl !== 'boolean') throw new ArgumentTypeError('ERR_INVALID_OPTION', 'unfence: aptpl must be a boolean');
   const type = parseReservationType(options.type ?? 5);
   const call = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
-  const t0 = now();
+  const t0 = monotonicMs();
   const set = await openLogicalUnits(options.devices, options.open);
   try {
     let done = 0;
     const devices = await Promise.all(
       set.units.map(async (lu): Promise<UnfenceDeviceReport> => {
-        const start = now();
+        const start = monotonicMs();
         const r: UnfenceDeviceReport = { device: luName(lu), wwn: lu.wwn, ok: false, pathsRegistered: 0, paths: lu.paths.length + lu.unusable.length, reservation: 'none', unitAttentions: [], errors: lu.unusable.map((u) => u.error), durationMs: 0 };
         await Promise.all(
           lu.paths.map(async (d) => {
@@ -106,12 +105,12 @@ export async function unfence(options: UnfenceOptions): Promise<UnfenceReport> {
             r.errors.push(e as Error);
           }
         }
-        r.durationMs = now() - start;
+        r.durationMs = monotonicMs() - start;
         options.onProgress?.({ operation: 'unfence', phase: 'unfence', device: r.device, done: ++done, total: set.units.length, ok: r.ok });
         return withHexInspect(r);
       }),
     );
-    return withHexInspect({ ok: devices.length > 0 && devices.every((d) => d.ok), devices, durationMs: now() - t0 });
+    return withHexInspect({ ok: devices.length > 0 && devices.every((d) => d.ok), devices, durationMs: monotonicMs() - t0 });
   } finally {
     await set.close();
   }

@@ -4,6 +4,7 @@
  * codes of SPC and SBC plus the commonly seen ones of other command sets; it
  * is not exhaustive for tape, optical and media-changer specific codes.
  */
+import { hex2 } from './hex';
 
 /*
  * One entry per line: four hex digits (ASC, ASCQ) then the name. Parsed once
@@ -744,7 +745,7 @@ function buildTable(): Map<number, string> {
  * because some of them use ASCQ 80h..FFh.
  */
 function rangeName(asc: number, ascq: number): string | undefined {
-  const nn = hex(ascq);
+  const nn = hex2(ascq);
   if (asc === 0x40 && ascq >= 0x01 && ascq <= 0x7f) return `RAM FAILURE (${nn})`;
   if (asc === 0x40 && ascq >= 0x80) return `DIAGNOSTIC FAILURE ON COMPONENT ${nn}`;
   if (asc === 0x41 && ascq >= 0x01) return `DATA PATH FAILURE (${nn})`;
@@ -752,10 +753,6 @@ function rangeName(asc: number, ascq: number): string | undefined {
   if (asc === 0x4d) return `TAGGED OVERLAPPED COMMANDS (TASK TAG ${nn})`;
   if (asc === 0x70) return `DECOMPRESSION EXCEPTION SHORT ALGORITHM ID OF ${nn}`;
   return undefined;
-}
-
-function hex(n: number): string {
-  return `0x${n.toString(16).padStart(2, '0')}`;
 }
 
 /**
@@ -778,9 +775,9 @@ export function ascName(asc: number, ascq: number): string {
   if (known !== undefined) return known;
   const ranged = rangeName(a, q);
   if (ranged !== undefined) return ranged;
-  if (a >= 0x80) return `VENDOR SPECIFIC (ASC ${hex(a)}, ASCQ ${hex(q)})`;
-  if (q >= 0x80) return `VENDOR SPECIFIC ASCQ ${hex(q)} OF ASC ${hex(a)}`;
-  return `ASC ${hex(a)} ASCQ ${hex(q)}`;
+  if (a >= 0x80) return `VENDOR SPECIFIC (ASC ${hex2(a)}, ASCQ ${hex2(q)})`;
+  if (q >= 0x80) return `VENDOR SPECIFIC ASCQ ${hex2(q)} OF ASC ${hex2(a)}`;
+  return `ASC ${hex2(a)} ASCQ ${hex2(q)}`;
 }
 
 /** Whether {@link ascName} knows a specific name for the pair (not a fallback). */

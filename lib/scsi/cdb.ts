@@ -5,27 +5,6 @@
  */
 import { ArgumentRangeError, ArgumentTypeError } from '../invalid-argument';
 
-/** PERSISTENT RESERVE IN service actions (CDB byte 1, bits 4–0). */
-export const PrInAction = {
-  READ_KEYS: 0,
-  READ_RESERVATION: 1,
-  REPORT_CAPABILITIES: 2,
-  READ_FULL_STATUS: 3,
-} as const;
-
-/** PERSISTENT RESERVE OUT service actions (CDB byte 1, bits 4–0). */
-export const PrOutAction = {
-  REGISTER: 0,
-  RESERVE: 1,
-  RELEASE: 2,
-  CLEAR: 3,
-  PREEMPT: 4,
-  PREEMPT_AND_ABORT: 5,
-  REGISTER_AND_IGNORE_EXISTING_KEY: 6,
-  REGISTER_AND_MOVE: 7,
-  REPLACE_LOST_RESERVATION: 8,
-} as const;
-
 const OP_TEST_UNIT_READY = 0x00;
 const OP_INQUIRY = 0x12;
 const OP_READ_CAPACITY_10 = 0x25;
@@ -48,7 +27,7 @@ function checkInt(value: unknown, name: string, min: number, max: number, what: 
  * PERSISTENT RESERVE IN (0x5E), 10 bytes: service action in byte 1,
  * allocation length big-endian in bytes 7–8.
  *
- * @param action           Service action 0–31 (see {@link PrInAction}).
+ * @param action           Service action 0–31 (the `code` of a row of `PR_IN_ACTIONS`).
  * @param allocationLength 1–65535.
  * @throws ArgumentRangeError (`ERR_INVALID_OPTION`) for out-of-range fields.
  */
@@ -66,7 +45,7 @@ export function prInCdb(action: number, allocationLength: number): Buffer {
  * PERSISTENT RESERVE OUT (0x5F), 10 bytes: service action in byte 1,
  * `scope << 4 | type` in byte 2, parameter list length big-endian in bytes 5–8.
  *
- * @param action              Service action 0–31 (see {@link PrOutAction}).
+ * @param action              Service action 0–31 (the `code` of a row of `PR_OUT_ACTIONS`).
  * @param scope               0–15 (always `LU_SCOPE` = 0 in practice).
  * @param type                0–15 (0 for actions that take no type).
  * @param parameterListLength 0–2^32−1.

@@ -13,6 +13,8 @@ import {
 import type { RawResult } from './raw-result';
 import { driverStatusName, DriverStatus, DRIVER_MASK, HostStatus, hostStatusName, SamStatus, samStatusName } from './scsi-status';
 import { decodeSense, formatSense, SenseKey, undecodableSense, type DecodedSense } from './sense';
+import { hex2 } from './hex';
+import { prServiceActionName } from './pr-service-actions';
 
 /** What the classifier needs to know about the command besides its result. */
 export interface ClassifyContext {
@@ -215,19 +217,6 @@ const OPCODES: ReadonlyMap<number, string> = new Map([
   [0xb7, 'READ DEFECT DATA(12)'],
 ]);
 
-const PR_IN_ACTIONS: readonly string[] = ['READ KEYS', 'READ RESERVATION', 'REPORT CAPABILITIES', 'READ FULL STATUS'];
-const PR_OUT_ACTIONS: readonly string[] = [
-  'REGISTER',
-  'RESERVE',
-  'RELEASE',
-  'CLEAR',
-  'PREEMPT',
-  'PREEMPT AND ABORT',
-  'REGISTER AND IGNORE EXISTING KEY',
-  'REGISTER AND MOVE',
-  'REPLACE LOST RESERVATION',
-];
-
 /* Commands whose name is the service action (byte 1, bits 4..0) alone. */
 const SERVICE_ACTIONS: ReadonlyMap<number, ReadonlyMap<number, string>> = new Map([
   [
@@ -276,7 +265,7 @@ export function commandName(cdb: Buffer): string {
   if (op === 0x5e || op === 0x5f) {
     const base = OPCODES.get(op)!;
     if (sa === undefined) return base;
-    const action = (op === 0x5e ? PR_IN_ACTIONS : PR_OUT_ACTIONS)[sa];
+    const action = prServiceActionName(op === 0x5e ? 'in' : 'out', sa);
     return `${base} (${action ?? `service action ${hex2(sa)}`})`;
   }
   if (op === 0x12 && cdb.length > 2 && (cdb[1]! & 0x01) !== 0) {
@@ -289,8 +278,4 @@ export function commandName(cdb: Buffer): string {
     return `${OPCODES.get(op)!} (service action ${hex2(sa)})`;
   }
   return OPCODES.get(op) ?? `OPCODE ${hex2(op)}`;
-}
-
-function hex2(n: number): string {
-  return `0x${(n >>> 0).toString(16).padStart(2, '0')}`;
 }

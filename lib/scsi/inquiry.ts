@@ -6,6 +6,7 @@
  * inconsistent data.
  */
 import { MalformedResponseError } from '../errors';
+import { hex2 } from './hex';
 
 /** Names of the peripheral device types (SPC-6 table 150), indexed by type. */
 const DEVICE_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
@@ -299,8 +300,4 @@ function text(bytes: Buffer, encoding: 'latin1' | 'utf8'): string {
 
 function malformed(message: string): MalformedResponseError {
   return new MalformedResponseError(message);
-}
-
-function hex2(n: number): string {
-  return `0x${n.toString(16).padStart(2, '0')}`;
 }

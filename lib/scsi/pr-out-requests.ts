@@ -1,26 +1,23 @@
 /**
- * One pure function per PERSISTENT RESERVE OUT service action. Each validates
- * its options completely (unknown or inapplicable options, types, ranges) and
- * returns the CDB and parameter list ready to send — nothing is sent for a bad
- * request. Unlike sg_persist, a field that does not apply to an action (TYPE,
- * APTPL, ALL_TG_PT, TransportIDs…) is refused rather than silently sent.
- *
- * Key placement follows SPC-4 (DESIGN §4): REGISTER RK = current key (0 if none),
- * SARK = new key; RESERVE/RELEASE/CLEAR RK = own key; PREEMPT (AND ABORT)
- * RK = own key, SARK = key being preempted; REGISTER AND MOVE RK = holder key,
- * SARK = destination key; REGISTER AND IGNORE / REPLACE LOST RK = 0, SARK = new key.
- * Scope is always LU_SCOPE; the CDB TYPE is 0 for actions that take no type.
+ * PERSISTENT RESERVE OUT requests: the options of each service action (the
+ * types the `Device` methods take) and {@link prOutRequest}, which checks an
+ * options object against the action's row in pr-service-actions.ts, has the
+ * action's builder validate the values, and returns the CDB and parameter list
+ * ready to send — nothing is sent for a bad request. Unlike sg_persist, an
+ * option that does not apply to the action (TYPE, APTPL, ALL_TG_PT,
+ * TransportIDs…) is refused rather than silently sent. Scope is always LU_SCOPE.
  */
-import { PrOutAction, prOutCdb } from './cdb';
+import { prOutCdb } from './cdb';
 import { ArgumentRangeError, ArgumentTypeError } from '../invalid-argument';
-import { type KeyInput, parseKey } from './keys';
-import { buildBasicParameterList, buildRegisterAndMoveParameterList } from './parameter-list';
-import { LU_SCOPE, type ReservationTypeInput, parseReservationType } from './reservation-types';
-import { type TransportId, encodeTransportId } from './transport-id';
+import type { KeyInput } from './keys';
+import type { PrOutOptionValues } from './pr-out-builders';
+import { LU_SCOPE, type ReservationTypeInput } from './reservation-types';
+import { PR_OUT_ACTIONS, PR_OUT_METHODS, type PrOutMethod } from './pr-service-actions';
+import type { TransportId } from './transport-id';
 
 /** A fully built PR OUT command. */
 export interface PrOutRequest {
-  /** Service action code (see `PrOutAction`). */
+  /** Service action code (CDB byte 1). */
   action: number;
   /** The 10-byte PERSISTENT RESERVE OUT CDB. */
   cdb: Buffer;
@@ -28,7 +25,7 @@ export interface PrOutRequest {
   parameterList: Buffer;
 }
 
-/** Options of {@link registerRequest}. */
+/** Options of REGISTER (`Device.register`). */
 export interface RegisterOptions {
   /** Key currently registered by this I_T nexus; 0 (default) when not registered. */
   key?: KeyInput;
@@ -42,7 +39,7 @@ export interface RegisterOptions {
   transportIds?: Array<TransportId | Buffer>;
 }
 
-/** Options of {@link registerAndIgnoreExistingKeyRequest}. */
+/** Options of REGISTER AND IGNORE EXISTING KEY (`Device.registerAndIgnoreExistingKey`). */
 export interface RegisterAndIgnoreExistingKeyOptions {
   /** Key to register, replacing any existing registration; 0 unregisters. */
   newKey: KeyInput;
@@ -52,7 +49,7 @@ export interface RegisterAndIgnoreExistingKeyOptions {
   allTargetPorts?: boolean;
 }
 
-/** Options of {@link reserveRequest} and {@link releaseRequest}. */
+/** Options of RESERVE and RELEASE (`Device.reserve`, `Device.release`). */
 export interface ReserveOptions {
   /** This I_T nexus's registered key. */
   key: KeyInput;
@@ -60,13 +57,13 @@ export interface ReserveOptions {
   type: ReservationTypeInput;
 }
 
-/** Options of {@link clearRequest}. */
+/** Options of CLEAR (`Device.clear`). */
 export interface ClearOptions {
   /** This I_T nexus's registered key. */
   key: KeyInput;
 }
 
-/** Options of {@link preemptRequest} and {@link preemptAndAbortRequest}. */
+/** Options of PREEMPT and PREEMPT AND ABORT (`Device.preempt`, `Device.preemptAndAbort`). */
 export interface PreemptOptions {
   /** This I_T nexus's registered key. */
   key: KeyInput;
@@ -76,7 +73,7 @@ export interface PreemptOptions {
   type: ReservationTypeInput;
 }
 
-/** Options of {@link registerAndMoveRequest}. */
+/** Options of REGISTER AND MOVE (`Device.registerAndMove`). */
 export interface RegisterAndMoveOptions {
   /** Key of the reservation holder (this I_T nexus). */
   key: KeyInput;
@@ -99,7 +96,7 @@ export interface RegisterAndMoveOptions {
   type?: ReservationTypeInput;
 }
 
-/** Options of {@link replaceLostReservationRequest}. */
+/** Options of REPLACE LOST RESERVATION (`Device.replaceLostReservation`). */
 export interface ReplaceLostReservationOptions {
   /** Key to register for the new reservation. */
   newKey: KeyInput;
@@ -107,250 +104,45 @@ export interface ReplaceLostReservationOptions {
   type: ReservationTypeInput;
 }
 
-/** Every option name any PR OUT request accepts (to tell "inapplicable" from "unknown"). */
-const KNOWN_OPTIONS = new Set([
-  'key', 'newKey', 'preemptKey', 'type', 'aptpl', 'allTargetPorts', 'transportIds', 'transportId',
-  'relativeTargetPortId', 'unregister',
-]);
-
-type Opts = Record<string, unknown>;
+/** Every option name some PR OUT action accepts (to tell "does not apply" from "unknown"). */
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(PR_OUT_METHODS.flatMap((m) => PR_OUT_ACTIONS[m].accepts));
 
 /** Checks the options object's shape: an object, no unknown/inapplicable names, required present. */
-function checkOptions(action: string, opts: unknown, allowed: readonly string[], required: readonly string[]): Opts {
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+function checkOptions(api: string, method: PrOutMethod, options: unknown): PrOutOptionValues {
+  const { name: action, accepts } = PR_OUT_ACTIONS[method];
+  const accepted: readonly string[] = accepts;
+  const required = Object.keys(PR_OUT_ACTIONS[method].requires);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new ArgumentTypeError(
       'ERR_INVALID_OPTION',
-      `${action}: options must be an object with ${required.join(', ')}; received ${opts === null ? 'null' : Array.isArray(opts) ? 'an array' : typeof opts}`,
+      `${api}: options must be an object with ${required.join(', ')}; received ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`,
     );
   }
-  const o = opts as Opts;
+  const o: Readonly<Record<string, unknown>> = { ...options };
   for (const name of Object.keys(o)) {
-    if (o[name] === undefined || allowed.includes(name)) continue;
+    if (o[name] === undefined || accepted.includes(name)) continue;
     const why = KNOWN_OPTIONS.has(name) ? 'does not apply to' : 'is not an option of';
-    throw new ArgumentRangeError(
-      'ERR_INVALID_OPTION',
-      `${action}: option ${JSON.stringify(name)} ${why} ${action}; accepted options: ${allowed.join(', ')}`,
-    );
+    throw new ArgumentRangeError('ERR_INVALID_OPTION', `${api}: option ${JSON.stringify(name)} ${why} ${action}; accepted options: ${accepted.join(', ')}`);
   }
   for (const name of required) {
-    if (o[name] === undefined) {
-      throw new ArgumentTypeError('ERR_INVALID_OPTION', `${action}: option ${name} is required`);
-    }
+    if (o[name] === undefined) throw new ArgumentTypeError('ERR_INVALID_OPTION', `${api}: option ${name} is required`);
   }
   return o;
 }
 
-/** Re-throws argument errors from a nested validator with the action prepended. */
-function within<T>(action: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof ArgumentRangeError) throw new ArgumentRangeError(e.code, `${action}: ${e.message}`);
-    if (e instanceof ArgumentTypeError) throw new ArgumentTypeError(e.code, `${action}: ${e.message}`);
-    throw e;
-  }
-}
-
-function key(action: string, o: Opts, name: string): bigint {
-  return within(action, () => parseKey(o[name] as KeyInput, name));
-}
-
-function type(action: string, o: Opts): number {
-  return within(action, () => parseReservationType(o.type as ReservationTypeInput, 'type'));
-}
-
-function flag(action: string, o: Opts, name: string): boolean {
-  const v = o[name];
-  if (v === undefined) return false;
-  if (typeof v !== 'boolean') {
-    throw new ArgumentTypeError('ERR_INVALID_OPTION', `${action}: option ${name} must be a boolean; received ${v === null ? 'null' : typeof v}`);
-  }
-  return v;
-}
-
-function transportId(action: string, value: unknown, name: string): Buffer {
-  if (Array.isArray(value)) {
-    throw new ArgumentRangeError('ERR_INVALID_OPTION', `${action}: option ${name} must be exactly one TransportID, not an array`);
-  }
-  return within(action, () => {
-    try {
-      return encodeTransportId(value as TransportId | Buffer);
-    } catch (e) {
-      if (e instanceof ArgumentRangeError) throw new ArgumentRangeError(e.code, `${name}: ${e.message}`);
-      if (e instanceof ArgumentTypeError) throw new ArgumentTypeError(e.code, `${name}: ${e.message}`);
-      throw e;
-    }
-  });
-}
-
-function basic(actionCode: number, typeCode: number, params: Parameters<typeof buildBasicParameterList>[0]): PrOutRequest {
-  const parameterList = buildBasicParameterList(params);
-  return { action: actionCode, cdb: prOutCdb(actionCode, LU_SCOPE, typeCode, parameterList.length), parameterList };
-}
-
 /**
- * REGISTER: registers `newKey` for this I_T nexus (RK = `key`, default 0;
- * SARK = `newKey`). `newKey` 0 with a registered `key` unregisters. With
- * `transportIds` the other initiator ports are registered too (SPEC_I_PT).
+ * Builds the PERSISTENT RESERVE OUT command of `method` (a `Device` method name)
+ * from `options`, validating them completely first.
  *
- * @throws ArgumentTypeError / ArgumentRangeError (`ERR_INVALID_OPTION`, `ERR_INVALID_KEY`, `ERR_INVALID_TRANSPORT_ID`).
- * @example registerRequest({ newKey: '0x123abc' })
+ * @param method  The action, e.g. `'register'`, `'preemptAndAbort'`.
+ * @param options The action's options (e.g. {@link RegisterOptions}); anything else is refused.
+ * @param api     What messages start with: the name the caller used (default `method`).
+ * @throws ArgumentTypeError / ArgumentRangeError (`ERR_INVALID_OPTION`, `ERR_INVALID_KEY`,
+ *   `ERR_INVALID_RESERVATION_TYPE`, `ERR_INVALID_TRANSPORT_ID`).
+ * @example prOutRequest('reserve', { key: 0x123abcn, type: 'write-exclusive' }).cdb // 5f 01 01 00 00 00 00 00 18 00
  */
-export function registerRequest(options: RegisterOptions): PrOutRequest {
-  const A = 'REGISTER';
-  const o = checkOptions(A, options, ['key', 'newKey', 'aptpl', 'allTargetPorts', 'transportIds'], ['newKey']);
-  const rk = o.key === undefined ? 0n : key(A, o, 'key');
-  const sark = key(A, o, 'newKey');
-  const aptpl = flag(A, o, 'aptpl');
-  const allTgPt = flag(A, o, 'allTargetPorts');
-  let tids: Buffer[] | undefined;
-  if (o.transportIds !== undefined) {
-    if (!Array.isArray(o.transportIds)) {
-      throw new ArgumentTypeError('ERR_INVALID_OPTION', `${A}: option transportIds must be an array of TransportIDs`);
-    }
-    if (o.transportIds.length === 0) {
-      throw new ArgumentRangeError('ERR_INVALID_OPTION', `${A}: option transportIds is empty; omit it or give at least one TransportID`);
-    }
-    if (sark === 0n) {
-      throw new ArgumentRangeError('ERR_INVALID_OPTION', `${A}: option transportIds cannot be used when newKey is 0 (unregister)`);
-    }
-    tids = (o.transportIds as unknown[]).map((t, i) => transportId(A, t, `transportIds[${i}]`));
-  }
-  return basic(PrOutAction.REGISTER, 0, {
-    reservationKey: rk,
-    serviceActionKey: sark,
-    aptpl,
-    allTgPt,
-    specIPt: tids !== undefined,
-    ...(tids !== undefined ? { transportIds: tids } : {}),
-  });
-}
-
-/**
- * REGISTER AND IGNORE EXISTING KEY: registers `newKey` whatever this I_T nexus
- * had registered (RK = 0, SARK = `newKey`). TransportIDs are not allowed (SPC-4).
- *
- * @throws ArgumentTypeError / ArgumentRangeError (`ERR_INVALID_OPTION`, `ERR_INVALID_KEY`).
- */
-export function registerAndIgnoreExistingKeyRequest(options: RegisterAndIgnoreExistingKeyOptions): PrOutRequest {
-  const A = 'REGISTER AND IGNORE EXISTING KEY';
-  const o = checkOptions(A, options, ['newKey', 'aptpl', 'allTargetPorts'], ['newKey']);
-  return basic(PrOutAction.REGISTER_AND_IGNORE_EXISTING_KEY, 0, {
-    reservationKey: 0n,
-    serviceActionKey: key(A, o, 'newKey'),
-    aptpl: flag(A, o, 'aptpl'),
-    allTgPt: flag(A, o, 'allTargetPorts'),
-  });
-}
-
-/**
- * RESERVE: creates a reservation of `type` held through `key` (RK = `key`).
- *
- * @throws ArgumentTypeError / ArgumentRangeError (`ERR_INVALID_OPTION`, `ERR_INVALID_KEY`, `ERR_INVALID_RESERVATION_TYPE`).
- * @example reserveRequest({ key: 0x123abcn, type: 'write-exclusive' })
- */
-export function reserveRequest(options: ReserveOptions): PrOutRequest {
-  const A = 'RESERVE';
-  const o = checkOptions(A, options, ['key', 'type'], ['key', 'type']);
-  return basic(PrOutAction.RESERVE, type(A, o), { reservationKey: key(A, o, 'key'), serviceActionKey: 0n });
-}
-
-/**
- * RELEASE: releases the reservation held through `key`; `type` must match it.
- *
- * @throws ArgumentTypeError / ArgumentRangeError (`ERR_INVALID_OPTION`, `ERR_INVALID_KEY`, `ERR_INVALID_RESERVATION_TYPE`).
- */
-export function releaseRequest(options: ReserveOptions): PrOutRequest {
-  const A = 'RELEASE';
-  const o = checkOptions(A, options, ['key', 'type'], ['key', 'type']);
-  return basic(PrOutAction.RELEASE, type(A, o), { reservationKey: key(A, o, 'key'), serviceActionKey: 0n });
-}
-
-/**
- * CLEAR: removes the reservation and every registration (RK = `key`, this I_T nexus's key).
- *
- * @throws ArgumentTypeError / ArgumentRangeError (`ERR_INVALID_OPTION`, `ERR_INVALID_KEY`).
- */
-export function clearRequest(options: ClearOptions): PrOutRequest {
-  const A = 'CLEAR';
-  const o = checkOptions(A, options, ['key'], ['key']);
-  return basic(PrOutAction.CLEAR, 0, { reservationKey: key(A, o, 'key'), serviceActionKey: 0n });
-}
-
-function preempt(A: string, code: number, options: unknown): PrOutRequest {
-  const o = checkOptions(A, options, ['key', 'preemptKey', 'type'], ['key', 'preemptKey', 'type']);
-  return basic(code, type(A, o), { reservationKey: key(A, o, 'key'), serviceActionKey: key(A, o, 'preemptKey') });
-}
-
-/**
- * PREEMPT: removes the registrations of `preemptKey` and, if it held the
- * reservation, takes it over with `type` (RK = `key`, SARK = `preemptKey`).
- *
- * @throws ArgumentTypeError / ArgumentRangeError (`ERR_INVALID_OPTION`, `ERR_INVALID_KEY`, `ERR_INVALID_RESERVATION_TYPE`).
- */
-export function preemptRequest(options: PreemptOptions): PrOutRequest {
-  return preempt('PREEMPT', PrOutAction.PREEMPT, options);
-}
-
-/**
- * PREEMPT AND ABORT: like {@link preemptRequest}, and also aborts the preempted
- * initiators' outstanding commands — the fencing primitive.
- *
- * @throws ArgumentTypeError / ArgumentRangeError (`ERR_INVALID_OPTION`, `ERR_INVALID_KEY`, `ERR_INVALID_RESERVATION_TYPE`).
- */
-export function preemptAndAbortRequest(options: PreemptOptions): PrOutRequest {
-  return preempt('PREEMPT AND ABORT', PrOutAction.PREEMPT_AND_ABORT, options);
-}
-
-/**
- * REGISTER AND MOVE: registers `newKey` for the I_T nexus named by
- * `transportId` + `relativeTargetPortId` and moves this nexus's reservation to
- * it (RK = `key`, SARK = `newKey`). The CDB TYPE field is `type` (0 when omitted).
- *
- * @throws ArgumentTypeError / ArgumentRangeError (`ERR_INVALID_OPTION`, `ERR_INVALID_KEY`, `ERR_INVALID_TRANSPORT_ID`).
- */
-export function registerAndMoveRequest(options: RegisterAndMoveOptions): PrOutRequest {
-  const A = 'REGISTER AND MOVE';
-  const o = checkOptions(
-    A,
-    options,
-    ['key', 'newKey', 'transportId', 'relativeTargetPortId', 'unregister', 'aptpl', 'type'],
-    ['key', 'newKey', 'transportId', 'relativeTargetPortId'],
-  );
-  const rk = key(A, o, 'key');
-  const sark = key(A, o, 'newKey');
-  if (sark === 0n) {
-    throw new ArgumentRangeError('ERR_INVALID_OPTION', `${A}: option newKey must not be 0 (SPC rejects a zero service action reservation key)`);
-  }
-  const rtpi = o.relativeTargetPortId;
-  if (typeof rtpi !== 'number') {
-    throw new ArgumentTypeError('ERR_INVALID_OPTION', `${A}: option relativeTargetPortId must be an integer 0–65535; received ${rtpi === null ? 'null' : typeof rtpi}`);
-  }
-  if (!Number.isInteger(rtpi) || rtpi < 0 || rtpi > 0xffff) {
-    throw new ArgumentRangeError('ERR_INVALID_OPTION', `${A}: option relativeTargetPortId ${String(rtpi)} is out of range; expected an integer 0–65535`);
-  }
-  const tid = transportId(A, o.transportId, 'transportId');
-  const parameterList = buildRegisterAndMoveParameterList({
-    reservationKey: rk,
-    serviceActionKey: sark,
-    unregister: flag(A, o, 'unregister'),
-    aptpl: flag(A, o, 'aptpl'),
-    relativeTargetPortId: rtpi,
-    transportId: tid,
-  });
-  const action = PrOutAction.REGISTER_AND_MOVE;
-  const t = o.type === undefined ? 0 : type(A, o);
-  return { action, cdb: prOutCdb(action, LU_SCOPE, t, parameterList.length), parameterList };
-}
-
-/**
- * REPLACE LOST RESERVATION (SPC-4): after the device lost a reservation,
- * registers `newKey` and establishes a reservation of `type` (RK = 0, SARK = `newKey`).
- *
- * @throws ArgumentTypeError / ArgumentRangeError (`ERR_INVALID_OPTION`, `ERR_INVALID_KEY`, `ERR_INVALID_RESERVATION_TYPE`).
- */
-export function replaceLostReservationRequest(options: ReplaceLostReservationOptions): PrOutRequest {
-  const A = 'REPLACE LOST RESERVATION';
-  const o = checkOptions(A, options, ['newKey', 'type'], ['newKey', 'type']);
-  return basic(PrOutAction.REPLACE_LOST_RESERVATION, type(A, o), { reservationKey: 0n, serviceActionKey: key(A, o, 'newKey') });
+export function prOutRequest(method: PrOutMethod, options: unknown, api: string = method): PrOutRequest {
+  const action = PR_OUT_ACTIONS[method];
+  const { type, parameterList } = action.build(checkOptions(api, method, options), api);
+  return { action: action.code, cdb: prOutCdb(action.code, LU_SCOPE, type, parameterList.length), parameterList };
 }

@@ -3,6 +3,7 @@
  * status byte, the Linux host byte (`DID_*`) and the Linux driver byte
  * (`DRIVER_*`). Pure data; interpretation lives in `classify.ts`.
  */
+import { hex2 } from './hex';
 
 /** SAM status codes (SAM-5 "status" byte), as in the kernel's `enum sam_status`. */
 export const SamStatus = {
@@ -21,9 +22,6 @@ export const SamStatus = {
   ACA_ACTIVE: 0x30,
   TASK_ABORTED: 0x40,
 } as const;
-
-/** One of the {@link SamStatus} values. */
-export type SamStatusCode = (typeof SamStatus)[keyof typeof SamStatus];
 
 const SAM_STATUS_NAMES: ReadonlyMap<number, string> = new Map([
   [SamStatus.GOOD, 'GOOD'],
@@ -152,8 +150,4 @@ export function driverStatusName(driverStatus: number): string {
   const suggest = driverStatus & SUGGEST_MASK;
   if (suggest === 0) return base;
   return `${base}|${SUGGEST_NAMES.get(suggest) ?? `SUGGEST_${hex2(suggest)}`}`;
-}
-
-function hex2(n: number): string {
-  return `0x${(n >>> 0).toString(16).padStart(2, '0')}`;
 }

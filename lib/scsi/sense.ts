@@ -4,6 +4,7 @@
  * here ever reads outside the given buffer.
  */
 import { ascName } from './asc-names';
+import { hex2 } from './hex';
 
 /** Sense key values (SPC-6 table 52). */
 export const SenseKey = {
@@ -344,8 +345,4 @@ export function formatSense(s: DecodedSense): string {
   }
   const tail = extras.length > 0 ? `; ${extras.join(', ')}` : '';
   return `${s.senseKeyName}: ${s.ascName} (asc ${hex2(s.asc)}, ascq ${hex2(s.ascq)}${tail})`;
-}
-
-function hex2(n: number): string {
-  return `0x${(n >>> 0).toString(16).padStart(2, '0')}`;
 }

@@ -1,5 +1,7 @@
 /**
- * A millisecond clock read at most once per event-loop turn.
+ * The library's millisecond clock: monotonic (process.hrtime based), read
+ * either now ({@link monotonicMs}) or at most once per event-loop turn
+ * ({@link coarseNow}).
  *
  * Multi-device operations time every device's steps. Reading the clock per
  * device costs a system call each where there is no vDSO (User-Mode Linux:
@@ -13,10 +15,15 @@ function expire(): void {
   cached = undefined;
 }
 
-/** Monotonic milliseconds (process.hrtime based), shared by every caller within one event-loop turn. */
+/** Monotonic milliseconds (process.hrtime based), read at this call. */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** {@link monotonicMs}, shared by every caller within one event-loop turn. */
 export function coarseNow(): number {
   if (cached === undefined) {
-    cached = Number(process.hrtime.bigint()) / 1e6;
+    cached = monotonicMs();
     setImmediate(expire);
   }
   return cached;

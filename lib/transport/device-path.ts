@@ -6,11 +6,12 @@
  * the block device itself is used (SG_IO ioctl). Anything else is refused with
  * a DeviceError naming the path and the reason, before any I/O.
  */
-import { existsSync, readdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { dirname, join, resolve as resolvePath } from 'node:path';
+import { existsSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
 import { DeviceError } from '../errors';
 import { toSyscallError } from './transport-common';
 import { ArgumentTypeError } from '../invalid-argument';
+import { diskOfPartition, followLink, isPartition, listDirectory, sysfsRoot, tryRealpath } from './sysfs';
 
 /** How a device path was resolved. */
 export interface ResolvedDevicePath {
@@ -30,42 +31,11 @@ export interface ResolvedDevicePath {
   hctl?: string;
 }
 
-const SYSFS = process.env.SCSI_PR_SYSFS_ROOT ?? '/sys';
-
 /** Linux major/minor of a device number. */
 function majorMinor(rdev: number): string {
   const major = Math.floor(rdev / 256) & 0xfff;
   const minor = (rdev & 0xff) | ((Math.floor(rdev / 0x100000) & 0xfff) << 8);
   return `${major}:${minor}`;
-}
-
-function realpathOr(p: string): string | undefined {
-  try {
-    return realpathSync.native(p);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * `p` with the symlinks of its last component followed, or undefined when it
- * does not exist. sysfs links (`/sys/dev/char/M:m`, `…/device`) sit in canonical
- * directories and point at canonical ones, so following the last component
- * gives the canonical path with one readlink per hop, where realpath(3)
- * readlinks every component of a ten-component sysfs path.
- */
-function followLink(p: string): string | undefined {
-  let current = p;
-  for (let hop = 0; hop < 8; hop++) {
-    let target: string;
-    try {
-      target = readlinkSync(current);
-    } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'EINVAL' ? current : undefined; // EINVAL: exists, not a link
-    }
-    current = resolvePath(dirname(current), target);
-  }
-  return realpathOr(current);
 }
 
 function hctlOf(sysDevice: string | undefined): string | undefined {
@@ -108,33 +78,32 @@ export function resolveDevicePath(path: string): ResolvedDevicePath {
   if (st.isFile()) throw new DeviceError('ERR_NOT_A_DEVICE', `${shown} is a regular file, not a SCSI device`, ctx);
   const mm = majorMinor(st.rdev);
 
+  const sysfs = sysfsRoot();
   if (st.isCharacterDevice()) {
-    const sys = followLink(join(SYSFS, 'dev', 'char', mm));
+    const sys = followLink(join(sysfs, 'dev', 'char', mm));
     if (!sys || !/\/scsi_generic\/sg\d+$/.test(sys)) {
       throw new DeviceError('ERR_NOT_SCSI', `${shown} is character device ${mm}, not a SCSI generic (sg) device`, ctx);
     }
     const sysDevice = followLink(join(sys, 'device'));
-    const block = sysDevice ? readdirOr(join(sysDevice, 'block'))[0] : undefined;
+    const block = sysDevice ? listDirectory(join(sysDevice, 'block'))[0] : undefined;
     return { requested: path, resolved, openPath: resolved, via: 'sg', sgPath: resolved, blockPath: block ? `/dev/${block}` : undefined, hctl: hctlOf(sysDevice) };
   }
 
   if (st.isBlockDevice()) {
     // Canonical first: `device` below is a link relative to the real directory.
-    const sys = followLink(join(SYSFS, 'dev', 'block', mm)) ?? join(SYSFS, 'dev', 'block', mm);
-    if (existsSync(join(sys, 'partition'))) {
-      // The partition's sysfs directory sits inside its disk's: /sys/devices/…/block/sdb/sdb1.
-      const real = realpathOr(sys);
-      const parent = real ? dirname(real).split('/').pop() : undefined;
+    const sys = followLink(join(sysfs, 'dev', 'block', mm)) ?? join(sysfs, 'dev', 'block', mm);
+    if (isPartition(sys)) {
+      const parent = diskOfPartition(sys);
       const disk = parent ? `/dev/${parent}` : 'the whole disk';
       throw new DeviceError('ERR_PARTITION', `${shown} is a partition; persistent reservations apply to the whole logical unit: use ${disk}`, ctx);
     }
     const sysDevice = followLink(join(sys, 'device'));
     if (!sysDevice || !existsSync(join(sysDevice, 'scsi_device'))) {
-      const name = realpathOr(sys)?.split('/').pop() ?? mm;
+      const name = tryRealpath(sys)?.split('/').pop() ?? mm;
       const hint = name.startsWith('dm-') ? ' (a device-mapper device: use its SCSI paths)' : '';
       throw new DeviceError('ERR_NOT_SCSI', `${shown} is block device ${name}, not a SCSI disk${hint}`, ctx);
     }
-    const sg = readdirOr(join(sysDevice, 'scsi_generic'))[0];
+    const sg = listDirectory(join(sysDevice, 'scsi_generic'))[0];
     const blockPath = resolved;
     if (sg && existsSync(`/dev/${sg}`)) {
       return { requested: path, resolved, openPath: `/dev/${sg}`, via: 'sg', sgPath: `/dev/${sg}`, blockPath, hctl: hctlOf(sysDevice) };
@@ -149,13 +118,5 @@ function readlinkOr(p: string): string | undefined {
     return readlinkSync(p);
   } catch {
     return undefined;
-  }
-}
-
-function readdirOr(p: string): string[] {
-  try {
-    return readdirSync(p).sort();
-  } catch {
-    return [];
   }
 }

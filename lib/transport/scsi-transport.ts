@@ -2,6 +2,17 @@
  * How a command reaches the kernel. Two implementations: the sg v3 async
  * interface on /dev/sgN (`sg-async-channel.ts`) and the SG_IO ioctl on the
  * libuv thread pool for other SCSI devices (`sg-io-ioctl-transport.ts`).
+ *
+ * The transport layer (lib/transport/) knows file descriptors, sg headers and
+ * sysfs, and nothing of SCSI beyond the raw result it hands up:
+ * - `native.ts`: the one typed view of the addon (syscalls only);
+ * - this file, `sg-async-channel.ts`, `sg-io-ioctl-transport.ts`,
+ *   `transport-common.ts`: submitting a CDB and getting a {@link RawResult};
+ * - `watchdog.ts`, `abort-listener.ts`, `coarse-clock.ts`, `data-in-pool.ts`:
+ *   deadlines, aborts, time and buffers, cheap on hosts where syscalls are dear;
+ * - `sysfs.ts`, `device-path.ts`, `device-expansion.ts`: which node to open
+ *   for a path, and the SCSI paths and WWIDs behind device names, from sysfs.
+ * A new transport (another kernel interface) implements {@link ScsiTransport}.
  */
 import type { RawResult } from '../scsi/raw-result';
 

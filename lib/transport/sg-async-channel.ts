@@ -8,8 +8,8 @@ import type { NativeBinding, NativeCompletion, NativeSgPoller, NativeSyscallErro
 import type { RawResult } from '../scsi/raw-result';
 import type { ScsiTransport, TransportCommand } from './scsi-transport';
 import { TIMEOUT_GRACE_MS } from './scsi-transport';
-import { AbortError, DeviceClosedError, SyscallError, TimeoutError } from '../errors';
-import { toSyscallError, directionCode, SENSE_BUFFER_LENGTH } from './transport-common';
+import { SyscallError } from '../errors';
+import { abortedError, closedInFlightError, directionCode, refusalBeforeSubmit, SENSE_BUFFER_LENGTH, timeoutError, toSyscallError } from './transport-common';
 import { watch } from './watchdog';
 import { onAbort } from './abort-listener';
 
@@ -54,17 +54,14 @@ export class SgAsyncChannel implements ScsiTransport {
 
   submit(command: TransportCommand): Promise<RawResult> {
     return new Promise<RawResult>((resolve, reject) => {
-      const context = { path: this.path, cdb: command.cdb };
-      if (this.closed) return reject(new DeviceClosedError(`${this.path}: device is closed`, context));
-      if (command.signal?.aborted) return reject(new AbortError(`${this.path}: aborted before submission`, context, { cause: command.signal.reason }));
+      const refusal = refusalBeforeSubmit(this.path, this.closed, command);
+      if (refusal) return reject(refusal);
       const p: Pending = { command, sense: EMPTY, resolve, reject, abandoned: false };
       if (command.signal) {
-        p.stopAbortListener = onAbort(command.signal, () => this.abandon(p, new AbortError(`${this.path}: aborted`, context, { cause: command.signal?.reason })));
+        p.stopAbortListener = onAbort(command.signal, () => this.abandon(p, abortedError(this.path, command)));
       }
       // The deadline runs from submission: a command waiting behind the 16 in the kernel times out too.
-      p.cancelWatch = watch(command.timeoutMs + TIMEOUT_GRACE_MS, () => {
-        this.abandon(p, new TimeoutError(`${this.path}: no completion within ${command.timeoutMs} ms (+${TIMEOUT_GRACE_MS} ms grace)`, command.timeoutMs, context));
-      });
+      p.cancelWatch = watch(command.timeoutMs + TIMEOUT_GRACE_MS, () => this.abandon(p, timeoutError(this.path, command)));
       if (this.pending.size < this.native.SG_MAX_QUEUE) this.write(p);
       else this.waiting.push(p);
     });
@@ -74,9 +71,8 @@ export class SgAsyncChannel implements ScsiTransport {
     if (this.closed) return;
     this.closed = true;
     this.poller.close();
-    const err = () => new DeviceClosedError(`${this.path}: device closed with the command in flight`, { path: this.path });
-    for (const p of this.waiting.splice(0)) this.settle(p, err());
-    for (const p of this.pending.values()) this.settle(p, err());
+    for (const p of this.waiting.splice(0)) this.settle(p, closedInFlightError(this.path));
+    for (const p of this.pending.values()) this.settle(p, closedInFlightError(this.path));
     this.pending.clear();
     // After close the kernel finishes outstanding commands on its own and never
     // copies into our buffers again (no read() will come), so dropping them is safe.
@@ -93,9 +89,8 @@ export class SgAsyncChannel implements ScsiTransport {
       this.poller.write(packId, command.cdb, directionCode(this.native, command.direction), command.data, p.sense, command.timeoutMs);
     } catch (e) {
       this.freeSense.push(p.sense);
-      const ne = e as NativeSyscallError;
       // A failed write(2) becomes a SyscallError; anything else (a binding argument error) is kept as is.
-      return this.settle(p, typeof ne?.code === 'string' && typeof ne?.errno === 'number' ? toSyscallError(ne, this.path, command.cdb) : (e as Error));
+      return this.settle(p, toSyscallError(e as NativeSyscallError, this.path, command.cdb));
     }
     this.pending.set(packId, p);
   }

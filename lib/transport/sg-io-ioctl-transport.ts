@@ -8,8 +8,7 @@ import type { NativeBinding, NativeCompletion, NativeSyscallError } from './nati
 import type { RawResult } from '../scsi/raw-result';
 import type { ScsiTransport, TransportCommand } from './scsi-transport';
 import { TIMEOUT_GRACE_MS } from './scsi-transport';
-import { AbortError, DeviceClosedError, TimeoutError } from '../errors';
-import { toSyscallError, directionCode, SENSE_BUFFER_LENGTH } from './transport-common';
+import { abortedError, closedInFlightError, directionCode, refusalBeforeSubmit, SENSE_BUFFER_LENGTH, timeoutError, toSyscallError } from './transport-common';
 import { onAbort } from './abort-listener';
 
 /** SG_IO ioctl transport for one open device. */
@@ -31,9 +30,8 @@ export class SgIoIoctlTransport implements ScsiTransport {
   }
 
   submit(command: TransportCommand): Promise<RawResult> {
-    const context = { path: this.path, cdb: command.cdb };
-    if (this.closed) return Promise.reject(new DeviceClosedError(`${this.path}: device is closed`, context));
-    if (command.signal?.aborted) return Promise.reject(new AbortError(`${this.path}: aborted before submission`, context, { cause: command.signal.reason }));
+    const refusal = refusalBeforeSubmit(this.path, this.closed, command);
+    if (refusal) return Promise.reject(refusal);
     const sense = Buffer.alloc(SENSE_BUFFER_LENGTH);
     const data = command.data;
     let started: Promise<NativeCompletion>;
@@ -58,9 +56,9 @@ export class SgIoIoctlTransport implements ScsiTransport {
         f();
       };
       const fail = (e: Error) => finish(() => reject(e));
-      const timer = setTimeout(() => fail(new TimeoutError(`${this.path}: no completion within ${command.timeoutMs} ms (+${TIMEOUT_GRACE_MS} ms grace)`, command.timeoutMs, context)), command.timeoutMs + TIMEOUT_GRACE_MS);
+      const timer = setTimeout(() => fail(timeoutError(this.path, command)), command.timeoutMs + TIMEOUT_GRACE_MS);
       timer.unref();
-      const stopAbortListener = command.signal ? onAbort(command.signal, () => fail(new AbortError(`${this.path}: aborted`, context, { cause: command.signal?.reason }))) : undefined;
+      const stopAbortListener = command.signal ? onAbort(command.signal, () => fail(abortedError(this.path, command))) : undefined;
       this.rejectors.add(fail);
       io.then(
         (c) => finish(() => resolve({
@@ -73,13 +71,7 @@ export class SgIoIoctlTransport implements ScsiTransport {
           data: command.direction === 'in' ? data : null,
           infoCheck: (c.info & 1) !== 0,
         })),
-        (e: NativeSyscallError) => {
-          try {
-            fail(toSyscallError(e, this.path, command.cdb));
-          } catch (bug) {
-            fail(bug as Error);
-          }
-        },
+        (e: NativeSyscallError) => fail(toSyscallError(e, this.path, command.cdb)),
       );
     });
   }
@@ -87,7 +79,7 @@ export class SgIoIoctlTransport implements ScsiTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const fail of [...this.rejectors]) fail(new DeviceClosedError(`${this.path}: device closed with the command in flight`, { path: this.path }));
+    for (const fail of [...this.rejectors]) fail(closedInFlightError(this.path));
     this.maybeCloseFd();
   }
 

@@ -26,7 +26,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { labMap, labTools, dev, sgPersistKeys, sgPersistReservation, type LabMap } from './lab-env';
 import { serviceStart, serviceStatus, serviceStop } from '../../lib/fencing/service';
-import { execFileRunner, type Runner } from '../../lib/fencing/device-discovery';
+import { execFileRunner, type Runner } from '../../lib/fencing/command-runner';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'scsi-pr.js');
 const LUNS = [1, 2, 3, 4];

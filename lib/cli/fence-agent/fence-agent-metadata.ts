@@ -32,7 +32,7 @@ const LONGDESC = [
 ].join(' ');
 
 /** The actions advertised, in order. `on` gets on_target/automatic. */
-export const METADATA_ACTIONS = ['on', 'off', 'status', 'monitor', 'list', 'metadata', 'validate-all'] as const;
+const METADATA_ACTIONS = ['on', 'off', 'status', 'monitor', 'list', 'metadata', 'validate-all'] as const;
 
 function getoptMixed(p: AgentParameter, spelling = p.longopt): string {
   const value = p.type === 'boolean' ? '' : `=${p.metavar ?? '[value]'}`;

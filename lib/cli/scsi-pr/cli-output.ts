@@ -11,7 +11,8 @@ import { toJSONSafe } from '../../hex-inspect';
 import { formatSense, type DecodedSense } from '../../scsi/sense';
 import type { ReadFullStatusResult, ReadKeysResult, ReadReservationResult, ReportCapabilitiesResult } from '../../scsi/pr-in-parsers';
 import type { TransportId } from '../../scsi/transport-id';
-import type { FenceReport, ProgressEvent } from '../../fencing/fence';
+import type { FenceReport } from '../../fencing/fence';
+import type { ProgressEvent } from '../../fencing/progress-event';
 import type { UnfenceReport } from '../../fencing/unfence';
 import type { StatusReport } from '../../fencing/fence-status';
 
@@ -277,7 +278,9 @@ export function formatStatusReport(r: StatusReport, key: bigint, vgsOf?: (device
 
 /** The live progress line of a multi-device operation (for a terminal). */
 export function progressLine(e: ProgressEvent): string {
-  return `${e.operation}: ${e.phase} ${e.done}/${e.total} ${e.ok ? '' : 'FAILED '}${e.device}`;
+  // The service's operations have one phase, named like them: not repeated.
+  const phase = e.operation.startsWith('service-') ? '' : `${e.phase} `;
+  return `${e.operation}: ${phase}${e.done}/${e.total} ${e.ok ? '' : 'FAILED '}${e.device}`;
 }
 
 // ---------------------------------------------------------------------------

@@ -9,30 +9,14 @@ import { parseKey, type KeyInput } from '../../scsi/keys';
 import { parseReservationType, type ReservationTypeCode } from '../../scsi/reservation-types';
 import { parseTransportId, type TransportId } from '../../scsi/transport-id';
 import type { PrInActionName } from '../../scsi/pr-in-requests';
-import {
-  clearRequest,
-  preemptAndAbortRequest,
-  preemptRequest,
-  registerAndIgnoreExistingKeyRequest,
-  registerAndMoveRequest,
-  registerRequest,
-  releaseRequest,
-  replaceLostReservationRequest,
-  reserveRequest,
-} from '../../scsi/pr-out-requests';
+import { prOutRequest } from '../../scsi/pr-out-requests';
+import type { PrOutOptionName } from '../../scsi/pr-out-builders';
+import { PR_IN_ACTIONS, PR_IN_METHODS, PR_OUT_ACTIONS, PR_OUT_METHODS, type PrInMethod, type PrOutMethod, type PrOutServiceAction } from '../../scsi/pr-service-actions';
+import type { HelpTopic } from './cli-help';
 import { parseArgs, UsageError, valueOf, type OptionSpec, type ParsedArgs } from './cli-args';
 
-/** PR OUT actions by CLI name. */
-export type PrOutActionName =
-  | 'register'
-  | 'register-ignore'
-  | 'reserve'
-  | 'release'
-  | 'clear'
-  | 'preempt'
-  | 'preempt-abort'
-  | 'register-move'
-  | 'replace-lost';
+/** PR OUT actions by CLI name (the long option): `'register'`, `'preempt-abort'`, … */
+export type PrOutActionName = (typeof PR_OUT_ACTIONS)[PrOutMethod]['cli']['long'];
 
 /** Options shared by every request. */
 export interface CommonRequest {
@@ -47,6 +31,8 @@ export interface PrInCliRequest extends CommonRequest {
   kind: 'prin';
   device: string;
   action: PrInActionName;
+  /** The `Device` method that runs it. */
+  method: PrInMethod;
 }
 
 /** `scsi-pr --out --ACTION [params] DEVICE`: `options` is what the Device method takes. */
@@ -54,6 +40,8 @@ export interface PrOutCliRequest extends CommonRequest {
   kind: 'prout';
   device: string;
   action: PrOutActionName;
+  /** The `Device` method that runs it. */
+  method: PrOutMethod;
   options: Record<string, unknown>;
 }
 
@@ -90,7 +78,7 @@ export interface ServiceCliRequest extends CommonRequest {
 
 export interface HelpRequest {
   kind: 'help';
-  topic: 'main' | 'fence' | 'unfence' | 'status' | 'service';
+  topic: HelpTopic;
 }
 
 export interface VersionRequest {
@@ -114,20 +102,9 @@ const COMMON: OptionSpec[] = [
 export const SINGLE_OPTIONS: readonly OptionSpec[] = [
   ...COMMON,
   { name: 'in', long: ['in'], short: 'i' },
-  { name: 'read-keys', long: ['read-keys'], short: 'k' },
-  { name: 'read-reservation', long: ['read-reservation'], short: 'r' },
-  { name: 'report-capabilities', long: ['report-capabilities'], short: 'c' },
-  { name: 'read-full-status', long: ['read-full-status', 'read-status'], short: 's' },
+  ...PR_IN_METHODS.map((m): OptionSpec => ({ name: PR_IN_ACTIONS[m].id, long: [...PR_IN_ACTIONS[m].cli.long], short: PR_IN_ACTIONS[m].cli.short })),
   { name: 'out', long: ['out'], short: 'o' },
-  { name: 'register', long: ['register'], short: 'G' },
-  { name: 'register-ignore', long: ['register-ignore'], short: 'I' },
-  { name: 'reserve', long: ['reserve'], short: 'R' },
-  { name: 'release', long: ['release'], short: 'L' },
-  { name: 'clear', long: ['clear'], short: 'C' },
-  { name: 'preempt', long: ['preempt'], short: 'P' },
-  { name: 'preempt-abort', long: ['preempt-abort'], short: 'A' },
-  { name: 'register-move', long: ['register-move'], short: 'M' },
-  { name: 'replace-lost', long: ['replace-lost'], short: 'x' },
+  ...PR_OUT_METHODS.map((m): OptionSpec => ({ name: PR_OUT_ACTIONS[m].cli.long, long: [PR_OUT_ACTIONS[m].cli.long], short: PR_OUT_ACTIONS[m].cli.short })),
   { name: 'param-rk', long: ['param-rk'], short: 'K', takesValue: true },
   { name: 'param-sark', long: ['param-sark'], short: 'S', takesValue: true },
   { name: 'prout-type', long: ['prout-type'], short: 'T', takesValue: true },
@@ -140,27 +117,21 @@ export const SINGLE_OPTIONS: readonly OptionSpec[] = [
   { name: 'no-inquiry', long: ['no-inquiry'], short: 'n' },
 ];
 
-const PRIN_ACTIONS: ReadonlyArray<[string, PrInActionName]> = [
-  ['read-keys', 'read-keys'],
-  ['read-reservation', 'read-reservation'],
-  ['report-capabilities', 'report-capabilities'],
-  ['read-full-status', 'read-full-status'],
-];
-
 type Param = 'param-rk' | 'param-sark' | 'prout-type' | 'param-aptpl' | 'param-alltgpt' | 'transport-id' | 'relative-target-port' | 'unreg';
 const PARAMS: readonly Param[] = ['param-rk', 'param-sark', 'prout-type', 'param-aptpl', 'param-alltgpt', 'transport-id', 'relative-target-port', 'unreg'];
 
-/** For each PR OUT action: the parameters it needs, and those it may take. Anything else is refused. */
-const PROUT_RULES: Readonly<Record<PrOutActionName, { required: readonly Param[]; optional: readonly Param[]; what: string }>> = {
-  register: { required: ['param-sark'], optional: ['param-rk', 'param-aptpl', 'param-alltgpt', 'transport-id'], what: 'REGISTER' },
-  'register-ignore': { required: ['param-sark'], optional: ['param-aptpl', 'param-alltgpt'], what: 'REGISTER AND IGNORE EXISTING KEY' },
-  reserve: { required: ['param-rk', 'prout-type'], optional: [], what: 'RESERVE' },
-  release: { required: ['param-rk', 'prout-type'], optional: [], what: 'RELEASE' },
-  clear: { required: ['param-rk'], optional: [], what: 'CLEAR' },
-  preempt: { required: ['param-rk', 'param-sark', 'prout-type'], optional: [], what: 'PREEMPT' },
-  'preempt-abort': { required: ['param-rk', 'param-sark', 'prout-type'], optional: [], what: 'PREEMPT AND ABORT' },
-  'register-move': { required: ['param-rk', 'param-sark', 'transport-id', 'relative-target-port'], optional: ['prout-type', 'unreg', 'param-aptpl'], what: 'REGISTER AND MOVE' },
-  'replace-lost': { required: ['param-sark', 'prout-type'], optional: [], what: 'REPLACE LOST RESERVATION' },
+/** The sg_persist parameter that carries each PR OUT option. */
+const PARAM_OF: Readonly<Record<PrOutOptionName, Param>> = {
+  key: 'param-rk',
+  newKey: 'param-sark',
+  preemptKey: 'param-sark',
+  type: 'prout-type',
+  aptpl: 'param-aptpl',
+  allTargetPorts: 'param-alltgpt',
+  transportIds: 'transport-id',
+  transportId: 'transport-id',
+  relativeTargetPortId: 'relative-target-port',
+  unregister: 'unreg',
 };
 
 const PARAM_HINT: Readonly<Record<Param, string>> = {
@@ -172,18 +143,6 @@ const PARAM_HINT: Readonly<Record<Param, string>> = {
   'transport-id': '--transport-id (-X)',
   'relative-target-port': '--relative-target-port (-Q)',
   unreg: '--unreg (-U)',
-};
-
-const PARAM_WHY: Partial<Record<PrOutActionName, Partial<Record<Param, string>>>> = {
-  register: { 'param-sark': 'the new key (0 unregisters)' },
-  'register-ignore': { 'param-sark': 'the new key (0 unregisters)' },
-  reserve: { 'param-rk': 'the key this initiator registered', 'prout-type': 'the reservation type' },
-  release: { 'param-rk': 'the key this initiator registered', 'prout-type': 'the type of the held reservation' },
-  clear: { 'param-rk': 'the key this initiator registered' },
-  preempt: { 'param-rk': 'our registered key', 'param-sark': 'the key to preempt', 'prout-type': 'the reservation type to take' },
-  'preempt-abort': { 'param-rk': 'our registered key', 'param-sark': 'the key to preempt', 'prout-type': 'the reservation type to take' },
-  'register-move': { 'param-rk': 'the holder key', 'param-sark': 'the key for the destination', 'transport-id': 'the destination initiator', 'relative-target-port': 'the destination target port' },
-  'replace-lost': { 'param-sark': 'the new key', 'prout-type': 'the reservation type' },
 };
 
 const MULTI_OPTIONS: readonly OptionSpec[] = [
@@ -291,62 +250,54 @@ function parseSingle(argv: readonly string[]): CliRequest {
   const device = devices[0]!;
   if (device.length === 0) throw new UsageError('DEVICE is empty');
 
-  const ins = PRIN_ACTIONS.filter(([flag]) => a.flags.has(flag));
-  const outs = (Object.keys(PROUT_RULES) as PrOutActionName[]).filter((name) => a.flags.has(name));
+  const ins = PR_IN_METHODS.filter((m) => a.flags.has(PR_IN_ACTIONS[m].id));
+  const outs = PR_OUT_METHODS.filter((m) => a.flags.has(PR_OUT_ACTIONS[m].cli.long));
   const wantIn = a.flags.has('in');
   const wantOut = a.flags.has('out');
   if (wantIn && wantOut) throw new UsageError(`choose ${written(a, 'in')} or ${written(a, 'out')}, not both`);
 
   if (!wantOut) {
     if (outs.length > 0) {
-      throw new UsageError(`${written(a, outs[0]!)} is a PR OUT action: give --out (-o) too (a safeguard, as with sg_persist)`);
+      throw new UsageError(`${written(a, PR_OUT_ACTIONS[outs[0]!].cli.long)} is a PR OUT action: give --out (-o) too (a safeguard, as with sg_persist)`);
     }
-    if (ins.length > 1) throw new UsageError(`choose one PR IN action, not ${ins.map(([f]) => written(a, f)).join(' and ')}`);
+    if (ins.length > 1) throw new UsageError(`choose one PR IN action, not ${ins.map((m) => written(a, PR_IN_ACTIONS[m].id)).join(' and ')}`);
     const params = PARAMS.filter((p) => a.flags.has(p) || a.values.has(p));
     if (params.length > 0) throw new UsageError(`${written(a, params[0]!)} is a PR OUT parameter; it does not apply to PR IN`);
-    return { kind: 'prin', device, action: ins[0]?.[1] ?? 'read-keys', ...c };
+    const method = ins[0] ?? 'readKeys';
+    return { kind: 'prin', device, action: PR_IN_ACTIONS[method].id, method, ...c };
   }
 
-  if (ins.length > 0) throw new UsageError(`${written(a, ins[0]![0])} is a PR IN action; it cannot be combined with ${written(a, 'out')}`);
+  if (ins.length > 0) throw new UsageError(`${written(a, PR_IN_ACTIONS[ins[0]!].id)} is a PR IN action; it cannot be combined with ${written(a, 'out')}`);
   if (outs.length === 0) throw new UsageError(`${written(a, 'out')} needs one PR OUT action (e.g. --register, --reserve, --preempt-abort)`);
-  if (outs.length > 1) throw new UsageError(`choose one PR OUT action, not ${outs.map((o) => written(a, o)).join(' and ')}`);
-  const action = outs[0]!;
-  const rule = PROUT_RULES[action];
+  if (outs.length > 1) throw new UsageError(`choose one PR OUT action, not ${outs.map((m) => written(a, PR_OUT_ACTIONS[m].cli.long)).join(' and ')}`);
+  const method = outs[0]!;
+  const row: PrOutServiceAction = PR_OUT_ACTIONS[method];
+  const action = PR_OUT_ACTIONS[method].cli.long;
+  const allowed = new Set(row.accepts.map((o) => PARAM_OF[o]));
+  const required = new Map(Object.entries(row.requires).map(([o, why]) => [PARAM_OF[o as PrOutOptionName], why]));
   for (const p of PARAMS) {
     const given = a.flags.has(p) || a.values.has(p);
-    if (given && !rule.required.includes(p) && !rule.optional.includes(p)) {
-      throw new UsageError(`${written(a, p)} does not apply to ${written(a, action)} (${rule.what})`);
+    if (given && !allowed.has(p)) {
+      throw new UsageError(`${written(a, p)} does not apply to ${written(a, action)} (${row.name})`);
     }
-    if (!given && rule.required.includes(p)) {
-      const why = PARAM_WHY[action]?.[p];
-      throw new UsageError(`${written(a, action)} (${rule.what}) needs ${PARAM_HINT[p]}${why ? `: ${why}` : ''}`);
+    if (!given && required.has(p)) {
+      throw new UsageError(`${written(a, action)} (${row.name}) needs ${PARAM_HINT[p]}: ${required.get(p)}`);
     }
   }
-  const options = proutOptions(action, a);
-  if (options.newKey === 0n && (action === 'register-move' || action === 'replace-lost')) {
-    throw new UsageError(`${written(a, 'param-sark')} must not be 0 for ${written(a, action)} (${rule.what})`);
+  const options = proutOptions(row, a);
+  if (options.newKey === 0n && row.cli.nonZeroServiceActionKey) {
+    throw new UsageError(`${written(a, 'param-sark')} must not be 0 for ${written(a, action)} (${row.name})`);
   }
-  if (action === 'register' && options.newKey === 0n && options.transportIds !== undefined) {
+  if (method === 'register' && options.newKey === 0n && options.transportIds !== undefined) {
     throw new UsageError(`${written(a, 'transport-id')} cannot be used when ${written(a, 'param-sark')} is 0 (that unregisters)`);
   }
   // Validate exactly as the library will (keys, type, TransportIDs, combinations), before any I/O.
-  arg(written(a, action), () => BUILDERS[action](options));
-  return { kind: 'prout', device, action, options, ...c };
+  arg(written(a, action), () => prOutRequest(method, options, row.name));
+  return { kind: 'prout', device, action, method, options, ...c };
 }
 
-const BUILDERS: Readonly<Record<PrOutActionName, (o: Record<string, unknown>) => unknown>> = {
-  register: (o) => registerRequest(o as never),
-  'register-ignore': (o) => registerAndIgnoreExistingKeyRequest(o as never),
-  reserve: (o) => reserveRequest(o as never),
-  release: (o) => releaseRequest(o as never),
-  clear: (o) => clearRequest(o as never),
-  preempt: (o) => preemptRequest(o as never),
-  'preempt-abort': (o) => preemptAndAbortRequest(o as never),
-  'register-move': (o) => registerAndMoveRequest(o as never),
-  'replace-lost': (o) => replaceLostReservationRequest(o as never),
-};
-
-function proutOptions(action: PrOutActionName, a: ParsedArgs): Record<string, unknown> {
+/** The Device method's options for PR OUT action `row`, from its sg_persist parameters (each parsed in one fixed order). */
+function proutOptions(row: PrOutServiceAction, a: ParsedArgs): Record<string, unknown> {
   const rk = valueOf(a, 'param-rk');
   const sark = valueOf(a, 'param-sark');
   const t = valueOf(a, 'prout-type');
@@ -354,28 +305,37 @@ function proutOptions(action: PrOutActionName, a: ParsedArgs): Record<string, un
   const sa = sark !== undefined ? keyArg(sark, written(a, 'param-sark')) : undefined;
   const type = t !== undefined ? typeArg(t, written(a, 'prout-type')) : undefined;
   const tids: TransportId[] = (a.values.get('transport-id') ?? []).map((x) => arg(written(a, 'transport-id'), () => parseTransportId(x)));
-  const flag = (p: Param, as: string): Record<string, boolean> => (a.flags.has(p) ? { [as]: true } : {});
-  switch (action) {
-    case 'register':
-      return { ...(key !== undefined ? { key } : {}), newKey: sa, ...flag('param-aptpl', 'aptpl'), ...flag('param-alltgpt', 'allTargetPorts'), ...(tids.length > 0 ? { transportIds: tids } : {}) };
-    case 'register-ignore':
-      return { newKey: sa, ...flag('param-aptpl', 'aptpl'), ...flag('param-alltgpt', 'allTargetPorts') };
-    case 'reserve':
-    case 'release':
-      return { key, type };
-    case 'clear':
-      return { key };
-    case 'preempt':
-    case 'preempt-abort':
-      return { key, preemptKey: sa, type };
-    case 'register-move': {
-      if (tids.length !== 1) throw new UsageError(`${written(a, 'register-move')} takes exactly one ${PARAM_HINT['transport-id']}, got ${tids.length}`);
-      const rtp = parseIntArg(valueOf(a, 'relative-target-port')!, written(a, 'relative-target-port'), 0, 0xffff);
-      return { key, newKey: sa, transportId: tids[0], relativeTargetPortId: rtp, ...flag('unreg', 'unregister'), ...flag('param-aptpl', 'aptpl'), ...(type !== undefined ? { type } : {}) };
+  const options: Record<string, unknown> = {};
+  for (const name of row.accepts) {
+    switch (name) {
+      case 'key':
+        if (key !== undefined) options.key = key;
+        break;
+      case 'newKey':
+      case 'preemptKey':
+        if (sa !== undefined) options[name] = sa;
+        break;
+      case 'type':
+        if (type !== undefined) options.type = type;
+        break;
+      case 'aptpl':
+      case 'allTargetPorts':
+      case 'unregister':
+        if (a.flags.has(PARAM_OF[name])) options[name] = true;
+        break;
+      case 'transportIds':
+        if (tids.length > 0) options.transportIds = tids;
+        break;
+      case 'transportId':
+        if (tids.length !== 1) throw new UsageError(`${written(a, row.cli.long)} takes exactly one ${PARAM_HINT['transport-id']}, got ${tids.length}`);
+        options.transportId = tids[0];
+        break;
+      case 'relativeTargetPortId':
+        options.relativeTargetPortId = parseIntArg(valueOf(a, 'relative-target-port')!, written(a, 'relative-target-port'), 0, 0xffff);
+        break;
     }
-    case 'replace-lost':
-      return { newKey: sa, type };
   }
+  return options;
 }
 
 function parseMulti(kind: 'fence' | 'unfence' | 'status', argv: readonly string[]): CliRequest {
@@ -439,209 +399,4 @@ function parseService(argv: readonly string[]): CliRequest {
   if (iface !== undefined && key !== undefined) throw new UsageError('give --key or --interface, not both (--interface chooses the address the key is derived from)');
   if (iface !== undefined && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(iface)) throw new UsageError(`--interface ${JSON.stringify(iface)} is not a network interface name`);
   return { kind: 'service', action, ...(key !== undefined ? { key } : {}), ...(iface !== undefined ? { interface: iface } : {}), volumeGroups, devices, aptpl: a.flags.has('aptpl'), ...c };
-}
-
-// ---------------------------------------------------------------------------
-// help
-
-/** Exit codes, as documented in every help text. */
-export const EXIT_CODES_HELP = `Exit status (sg3_utils values where they exist):
-   0  success
-   1  other error; fence/unfence/status: some devices failed (partial)
-   2  bad command line or argument (nothing was sent to any device)
-   3  device not found or not usable (missing, partition, not SCSI, open
-      failed)
-   5  ILLEGAL REQUEST            6  UNIT ATTENTION (after 5 retries)
-   7  DATA PROTECT               9  PR commands not supported (invalid opcode)
-  11  ABORTED COMMAND           24  RESERVATION CONFLICT
-  26  BUSY (after retries)      27  TASK SET FULL      28  ACA ACTIVE
-  29  TASK ABORTED              33  command timed out
-  97  malformed response
-  98  other sense key (NOT READY, MEDIUM ERROR, HARDWARE ERROR, ...)
-  99  transport/driver error or other SCSI status`;
-
-export const MAIN_HELP = `Usage: scsi-pr [OPTIONS] DEVICE              (one device, like sg_persist)
-       scsi-pr fence   --key K --victim-key V [OPTIONS] DEVICE...
-       scsi-pr unfence --key K [--aptpl] [OPTIONS] DEVICE...
-       scsi-pr status  --key K [OPTIONS] DEVICE...
-       scsi-pr fence|unfence|status ... --lvm [VG...]    (shared LVM VGs)
-       scsi-pr service start|stop|status [--key K] [--vg VG]...
-
-DEVICE is /dev/sgN, /dev/sdX or a symlink (/dev/disk/by-id/...); a disk is
-used through its sg node. Keys are hex (1-16 digits, 0x optional).
-
-PR IN (the default is --read-keys):
-  -i, --in                    PR IN
-  -k, --read-keys             READ KEYS
-  -r, --read-reservation      READ RESERVATION
-  -c, --report-capabilities   REPORT CAPABILITIES
-  -s, --read-full-status      READ FULL STATUS (also --read-status)
-
-PR OUT (needs --out as a safeguard, and exactly one action; after the colon
-the parameters it needs, [those it may take]; any other is refused):
-  -o, --out                   PR OUT
-  -G, --register              REGISTER: -S (0 unregisters) [-K -Z -Y -X...]
-  -I, --register-ignore       REGISTER AND IGNORE EXISTING KEY: -S [-Z -Y]
-  -R, --reserve               RESERVE: -K -T
-  -L, --release               RELEASE: -K -T
-  -C, --clear                 CLEAR: -K
-  -P, --preempt               PREEMPT: -K -S -T
-  -A, --preempt-abort         PREEMPT AND ABORT: -K -S -T
-  -M, --register-move         REGISTER AND MOVE: -K -S -X -Q [-T -U -Z]
-  -x, --replace-lost          REPLACE LOST RESERVATION: -S -T
-
-PR OUT parameters:
-  -K, --param-rk=RK           reservation key
-  -S, --param-sark=SARK       service action reservation key
-  -T, --prout-type=TYPE       1 3 5 6 7 8, or we ea we-ro ea-ro we-ar ea-ar,
-                              or a name such as write-exclusive-registrants-only
-  -Z, --param-aptpl           APTPL: persist through power loss
-  -Y, --param-alltgpt         ALL_TG_PT: register through all target ports
-  -X, --transport-id=TID      a TransportID (repeatable, one per option):
-                              iqn.NAME[,i,0xISID], iscsi,NAME, sas,HEX16,
-                              naa.HEX16, fcp,HEX16, sbp,HEX16, srp,HEX32,
-                              spi,ADDR,PORT, sop,HEX, or hex bytes
-  -Q, --relative-target-port=N  relative target port (--register-move)
-  -U, --unreg                 unregister this nexus after --register-move
-
-Other options:
-  -d, --device=DEVICE         the device, instead of the argument
-  -n, --no-inquiry            accepted for sg_persist compatibility
-      --timeout=MS            per-command timeout in ms (default 30000)
-      --json                  JSON on stdout (keys as "0x..." strings)
-  -v, --verbose               report retried UNIT ATTENTIONs on stderr
-  -h, --help                  this help (scsi-pr COMMAND --help: fence,
-                              unfence, status, service)
-  -V, --version               print the version
-
-PR IN output reads like sg_persist -n's; PR OUT prints nothing on success.
-UNIT ATTENTION is retried (5 times), BUSY with backoff.
-
-${EXIT_CODES_HELP}
-`;
-
-const MULTI_COMMON_HELP = `  --lvm                       the arguments are volume group names: use the
-                              devices of those shared/clustered VGs (of all
-                              of them when none is named)
-  --timeout=MS                per-command timeout in ms (default 30000)
-  --json                      the full report as JSON on stdout
-  --no-progress               no live progress line (shown on a terminal only)
-  -h, --help                  this help`;
-
-export const FENCE_HELP = `Usage: scsi-pr fence --key K --victim-key V [--type T] [OPTIONS] DEVICE...
-       scsi-pr fence --key K --victim-key V [--type T] [OPTIONS] --lvm [VG...]
-
-Remove the victim's key from every logical unit with PREEMPT AND ABORT. Our
-key must be registered everywhere (else another node fenced us and nothing is
-done); the first LU in WWN order is preempted alone (two nodes fencing each
-other are serialised there), then all others at once; then every LU is read
-back (READ FULL STATUS) to verify that the victim's key is gone. Paths of one
-LU are grouped by WWN; a failing path falls back to another.
-
-  --key K                     our registered key (hex)
-  --victim-key V              the key of the node to fence (hex)
-  --type T                    reservation type to take if the victim held it
-                              (default 5, we-ro)
-${MULTI_COMMON_HELP}
-
-Exit status:
-   0  the victim is verified fenced on every logical unit
-   1  partial: some logical units are not verified fenced (listed)
-   2  bad command line (nothing was sent)
-   3  no device could be opened (or --lvm found none)
-  24  LOST: our own key is not registered (another node fenced us)
-`;
-
-export const UNFENCE_HELP = `Usage: scsi-pr unfence --key K [--aptpl] [--type T] [OPTIONS] DEVICE...
-       scsi-pr unfence --key K [--aptpl] [--type T] [OPTIONS] --lvm [VG...]
-
-Register our key on every path of every logical unit (REGISTER AND IGNORE
-EXISTING KEY, so stale registrations of this host are replaced) and take a
-reservation (default type 5, Write Exclusive, Registrants Only) where none
-exists.
-
-  --key K                     our key (hex, not 0)
-  --aptpl                     persist through power loss
-  --type T                    reservation type to take where none exists
-                              (default 5)
-${MULTI_COMMON_HELP}
-
-Exit status:
-   0  registered on every path of every LU, and each LU has a reservation
-   1  partial: some logical units failed (listed)
-   2  bad command line (nothing was sent)
-   3  no device could be opened (or --lvm found none)
-`;
-
-export const STATUS_HELP = `Usage: scsi-pr status --key K [OPTIONS] DEVICE...
-       scsi-pr status --key K [OPTIONS] --lvm [VG...]
-
-Read (READ FULL STATUS) which logical units have our key registered and who
-holds the reservation.
-
-  --key K                     our key (hex)
-${MULTI_COMMON_HELP}
-
-Exit status:
-   0  our key is registered on every logical unit
-   1  registered on some logical units only
-   2  bad command line
-   3  registered on none (or --lvm found no device)
-   4  no logical unit could be read
-`;
-
-export const SERVICE_HELP = `Usage: scsi-pr service start|stop|status [OPTIONS]
-
-The boot-time service of the original fence_scsi design, for an init system
-(no prompts, no terminal assumed; start and stop report on stderr, status
-lists the devices on stdout):
-
-  start   find the devices of the shared/clustered LVM volume groups (vg_attr
-          's' or 'c'), register our key on every path, and take a Write
-          Exclusive, Registrants Only reservation where none exists
-  stop    release the reservation where we hold it and unregister our key
-          from every path
-  status  list the devices (and their VGs) registered with our key
-
-  --key K                     our key (hex); default: this host's IPv4
-                              address, like gethostip -x (10.0.0.1 is
-                              0x0a000001)
-  --interface IF              derive the key from this interface's IPv4
-                              address (default: the first non-loopback one)
-  --vg VG                     only this volume group (repeatable)
-  --device DEV                use these devices instead of LVM (repeatable)
-  --aptpl                     start: persist through power loss
-  --timeout=MS                per-command timeout in ms (default 30000)
-  --json                      the report as JSON on stdout
-  -h, --help                  this help
-
-Exit status (LSB init-script values):
-  start, stop:  0  done on every device (stop: also when nothing was
-                   registered)
-                1  failed on some devices
-                2  bad command line
-                4  insufficient privilege
-                5  the LVM tools (vgs) are not installed
-                6  start: no shared volume group, no device
-  status:       0  running: registered on every device
-                1  registered on some devices only
-                2  bad command line
-                3  not running: registered nowhere
-                4  unknown: no device could be read, or discovery failed
-`;
-
-/** The help text of a topic. */
-export function helpText(topic: HelpRequest['topic']): string {
-  switch (topic) {
-    case 'main':
-      return MAIN_HELP;
-    case 'fence':
-      return FENCE_HELP;
-    case 'unfence':
-      return UNFENCE_HELP;
-    case 'status':
-      return STATUS_HELP;
-    case 'service':
-      return SERVICE_HELP;
-  }
 }

@@ -13,7 +13,6 @@ import {
   fenceScsiKeyString,
   cmapClusterName,
   cmapNodeIndex,
-  md5Hex,
   type FenceScsiKeyOptions,
 } from '../../../lib/fencing/fence-keys';
 import { parseKey, formatKey } from '../../../lib/scsi/keys';
@@ -380,30 +379,5 @@ describe('corosync-cmapctl helpers', () => {
     expect(fenceScsiKeyString({ mode: 'id', clusterName, nodeIndex })).toBe(modelId('hacluster', 2));
     expect(fenceScsiKeyString({ mode: 'id', clusterName, nodeIndex })).toBe('fb0c0002');
     expect(fenceScsiKeyString({ mode: 'hash', clusterName, nodeName: 'node4.example.com' })).toBe(modelHash('hacluster', 'node4.example.com'));
-  });
-});
-
-describe('md5Hex (node:crypto, and the built-in fallback for FIPS hosts)', () => {
-  it('RFC 1321 test vectors, both implementations', () => {
-    const vectors: Array<[string, string]> = [
-      ['', 'd41d8cd98f00b204e9800998ecf8427e'],
-      ['a', '0cc175b9c0f1b6a831c399e269772661'],
-      ['abc', '900150983cd24fb0d6963f7d28e17f72'],
-      ['message digest', 'f96b697d7cb7938d525a2f31aaf161d0'],
-      ['abcdefghijklmnopqrstuvwxyz', 'c3fcd3d76192e4007dfb496cca67e13b'],
-      ['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 'd174ab98d277d9f5a5611c2c9f419d9f'],
-      ['1234567890'.repeat(8), '57edf4a22be3c955ac49da2e2107b67a'],
-    ];
-    for (const [input, digest] of vectors) {
-      expect(md5Hex(input)).toBe(digest);
-      expect(md5Hex(input, true)).toBe(digest);
-    }
-  });
-
-  it('the built-in implementation matches node:crypto across block boundaries', () => {
-    for (let n = 0; n <= 200; n++) {
-      const s = Array.from({ length: n }, (_, i) => String.fromCharCode(33 + ((i * 7 + n) % 94))).join('');
-      expect(md5Hex(s, true), `length ${n}`).toBe(md5(s));
-    }
   });
 });

@@ -1,7 +1,6 @@
 import { describe, it, expect } from 'vitest';
+import { PrInAction, PrOutAction } from '../../../lib/scsi/pr-service-actions';
 import {
-  PrInAction,
-  PrOutAction,
   prInCdb,
   prOutCdb,
   testUnitReadyCdb,

@@ -1,17 +1,22 @@
 import { describe, it, expect } from 'vitest';
-import {
-  registerRequest,
-  registerAndIgnoreExistingKeyRequest,
-  reserveRequest,
-  releaseRequest,
-  clearRequest,
-  preemptRequest,
-  preemptAndAbortRequest,
-  registerAndMoveRequest,
-  replaceLostReservationRequest,
-  type PrOutRequest,
-} from '../../../lib/scsi/pr-out-requests';
+import { prOutRequest, type PrOutRequest } from '../../../lib/scsi/pr-out-requests';
+import type { PrOutMethod } from '../../../lib/scsi/pr-service-actions';
 import { ArgumentRangeError, ArgumentTypeError } from '../../../lib/invalid-argument';
+
+/** One PR OUT action's request builder, as the `Device` method of that name runs it. */
+const builder =
+  (method: PrOutMethod) =>
+  (options: unknown): PrOutRequest =>
+    prOutRequest(method, options);
+const registerRequest = builder('register');
+const registerAndIgnoreExistingKeyRequest = builder('registerAndIgnoreExistingKey');
+const reserveRequest = builder('reserve');
+const releaseRequest = builder('release');
+const clearRequest = builder('clear');
+const preemptRequest = builder('preempt');
+const preemptAndAbortRequest = builder('preemptAndAbort');
+const registerAndMoveRequest = builder('registerAndMove');
+const replaceLostReservationRequest = builder('replaceLostReservation');
 
 /** Expected vectors are written by hand from the SPC-4 CDB and parameter list layouts. */
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -84,21 +89,21 @@ describe('REGISTER', () => {
     );
   });
   it('rejects bad transportIds', () => {
-    expectErr(() => registerRequest({ newKey: 1, transportIds: [] }), ArgumentRangeError, 'ERR_INVALID_OPTION', /REGISTER/, /transportIds/);
+    expectErr(() => registerRequest({ newKey: 1, transportIds: [] }), ArgumentRangeError, 'ERR_INVALID_OPTION', /^register: /, /transportIds/);
     expectErr(() => call(registerRequest, { newKey: 1, transportIds: SAS }), ArgumentTypeError, 'ERR_INVALID_OPTION', /transportIds/);
     expectErr(() => registerRequest({ key: 1, newKey: 0, transportIds: [SAS] }), ArgumentRangeError, 'ERR_INVALID_OPTION', /newKey is 0/);
     expectErr(
       () => registerRequest({ newKey: 1, transportIds: [SAS, { protocol: 'sas', sasAddress: -1n }] }),
       ArgumentRangeError,
       'ERR_INVALID_TRANSPORT_ID',
-      /^REGISTER: transportIds\[1\]: /,
+      /^register: transportIds\[1\]: /,
     );
     expectErr(() => registerRequest({ newKey: 1, transportIds: [Buffer.alloc(20)] }), ArgumentRangeError, 'ERR_INVALID_TRANSPORT_ID', /transportIds\[0\]/);
   });
   it('rejects invalid keys with the action and option named', () => {
-    expectErr(() => registerRequest({ newKey: 'abc xyz' }), ArgumentRangeError, 'ERR_INVALID_KEY', /^REGISTER: newKey "abc xyz" is not a hex string/);
-    expectErr(() => registerRequest({ key: '1ffffffffffffffff', newKey: 1 }), ArgumentRangeError, 'ERR_INVALID_KEY', /REGISTER: key /);
-    expectErr(() => call(registerRequest, { newKey: true }), ArgumentTypeError, 'ERR_INVALID_KEY', /REGISTER: newKey must be/);
+    expectErr(() => registerRequest({ newKey: 'abc xyz' }), ArgumentRangeError, 'ERR_INVALID_KEY', /^register: newKey "abc xyz" is not a hex string/);
+    expectErr(() => registerRequest({ key: '1ffffffffffffffff', newKey: 1 }), ArgumentRangeError, 'ERR_INVALID_KEY', /register: key /);
+    expectErr(() => call(registerRequest, { newKey: true }), ArgumentTypeError, 'ERR_INVALID_KEY', /register: newKey must be/);
   });
 });
 
@@ -138,8 +143,8 @@ describe('RESERVE / RELEASE / CLEAR', () => {
     expect(r.parameterList).toEqual(hex(`01 02 03 04 05 06 07 08 ${Z8} ${Z8}`));
   });
   it('invalid type names the action', () => {
-    expectErr(() => reserveRequest({ key: 1, type: 2 }), ArgumentRangeError, 'ERR_INVALID_RESERVATION_TYPE', /^RESERVE: type 2 is not a reservation type/);
-    expectErr(() => releaseRequest({ key: 1, type: 'shared' }), ArgumentRangeError, 'ERR_INVALID_RESERVATION_TYPE', /^RELEASE: /);
+    expectErr(() => reserveRequest({ key: 1, type: 2 }), ArgumentRangeError, 'ERR_INVALID_RESERVATION_TYPE', /^reserve: type 2 is not a reservation type/);
+    expectErr(() => releaseRequest({ key: 1, type: 'shared' }), ArgumentRangeError, 'ERR_INVALID_RESERVATION_TYPE', /^release: /);
     expectErr(() => call(reserveRequest, { key: 1, type: null }), ArgumentTypeError, 'ERR_INVALID_RESERVATION_TYPE');
   });
 });
@@ -161,7 +166,7 @@ describe('PREEMPT / PREEMPT AND ABORT', () => {
     expect(preemptRequest({ key: 1, preemptKey: 0, type: 7 }).parameterList.subarray(8, 16)).toEqual(Buffer.alloc(8));
   });
   it('invalid preemptKey names the action and option', () => {
-    expectErr(() => preemptAndAbortRequest({ key: 1, preemptKey: -5, type: 1 }), ArgumentRangeError, 'ERR_INVALID_KEY', /^PREEMPT AND ABORT: preemptKey -5/);
+    expectErr(() => preemptAndAbortRequest({ key: 1, preemptKey: -5, type: 1 }), ArgumentRangeError, 'ERR_INVALID_KEY', /^preemptAndAbort: preemptKey -5/);
   });
 });
 
@@ -195,7 +200,7 @@ describe('REGISTER AND MOVE', () => {
     expect([...cdb()]).toEqual([0x5f, 0x07, 0x00, 0, 0, 0, 0, 0, 0x30, 0]);
     expect(cdb('write-exclusive-registrants-only')[2]).toBe(0x05);
     expect(cdb(8)[2]).toBe(0x08);
-    expectErr(() => cdb(2), ArgumentRangeError, 'ERR_INVALID_RESERVATION_TYPE', /REGISTER AND MOVE/);
+    expectErr(() => cdb(2), ArgumentRangeError, 'ERR_INVALID_RESERVATION_TYPE', /^registerAndMove: /);
   });
   it('relativeTargetPortId must be an integer 0..65535', () => {
     for (const rtpi of [-1, 65536, 1.5, NaN]) {
@@ -203,7 +208,7 @@ describe('REGISTER AND MOVE', () => {
         () => registerAndMoveRequest({ key: 1, newKey: 2, transportId: SAS, relativeTargetPortId: rtpi }),
         ArgumentRangeError,
         'ERR_INVALID_OPTION',
-        /REGISTER AND MOVE/,
+        /^registerAndMove: /,
         /relativeTargetPortId/,
       );
     }
@@ -214,13 +219,13 @@ describe('REGISTER AND MOVE', () => {
       () => call(registerAndMoveRequest, { key: 1, newKey: 2, transportId: [SAS], relativeTargetPortId: 1 }),
       ArgumentRangeError,
       'ERR_INVALID_OPTION',
-      /REGISTER AND MOVE: option transportId must be exactly one TransportID/,
+      /registerAndMove: option transportId must be exactly one TransportID/,
     );
     expectErr(
       () => registerAndMoveRequest({ key: 1, newKey: 2, transportId: { protocol: 'iscsi', name: 'iqn a' }, relativeTargetPortId: 1 }),
       ArgumentRangeError,
       'ERR_INVALID_TRANSPORT_ID',
-      /^REGISTER AND MOVE: transportId: /,
+      /^registerAndMove: transportId: /,
     );
   });
   it('newKey must not be 0', () => {
@@ -238,64 +243,73 @@ describe('REPLACE LOST RESERVATION', () => {
 });
 
 describe('option validation for every action', () => {
-  const actions: Array<{ name: string; fn: Any; valid: Record<string, unknown>; inapplicable: Record<string, unknown> }> = [
+  const actions: Array<{ name: string; method: string; fn: Any; valid: Record<string, unknown>; inapplicable: Record<string, unknown> }> = [
     {
       name: 'REGISTER',
+      method: 'register',
       fn: registerRequest as Any,
       valid: { newKey: 1 },
       inapplicable: { type: 1, preemptKey: 2, transportId: SAS, relativeTargetPortId: 1, unregister: true },
     },
     {
       name: 'REGISTER AND IGNORE EXISTING KEY',
+      method: 'registerAndIgnoreExistingKey',
       fn: registerAndIgnoreExistingKeyRequest as Any,
       valid: { newKey: 1 },
       inapplicable: { key: 1, transportIds: [SAS], type: 1, preemptKey: 1, unregister: false },
     },
     {
       name: 'RESERVE',
+      method: 'reserve',
       fn: reserveRequest as Any,
       valid: { key: 1, type: 1 },
       inapplicable: { aptpl: true, allTargetPorts: true, newKey: 2, preemptKey: 2, transportIds: [SAS] },
     },
     {
       name: 'RELEASE',
+      method: 'release',
       fn: releaseRequest as Any,
       valid: { key: 1, type: 1 },
       inapplicable: { aptpl: false, transportIds: [SAS], newKey: 2, unregister: true },
     },
     {
       name: 'CLEAR',
+      method: 'clear',
       fn: clearRequest as Any,
       valid: { key: 1 },
       inapplicable: { type: 1, newKey: 2, aptpl: true, preemptKey: 2 },
     },
     {
       name: 'PREEMPT',
+      method: 'preempt',
       fn: preemptRequest as Any,
       valid: { key: 1, preemptKey: 2, type: 1 },
       inapplicable: { aptpl: true, newKey: 3, allTargetPorts: true, transportId: SAS },
     },
     {
       name: 'PREEMPT AND ABORT',
+      method: 'preemptAndAbort',
       fn: preemptAndAbortRequest as Any,
       valid: { key: 1, preemptKey: 2, type: 1 },
       inapplicable: { allTargetPorts: true, transportIds: [SAS], unregister: true, newKey: 3 },
     },
     {
       name: 'REGISTER AND MOVE',
+      method: 'registerAndMove',
       fn: registerAndMoveRequest as Any,
       valid: { key: 1, newKey: 2, transportId: SAS, relativeTargetPortId: 1 },
       inapplicable: { transportIds: [SAS], allTargetPorts: true, preemptKey: 3 },
     },
     {
       name: 'REPLACE LOST RESERVATION',
+      method: 'replaceLostReservation',
       fn: replaceLostReservationRequest as Any,
       valid: { newKey: 2, type: 1 },
       inapplicable: { key: 1, aptpl: true, preemptKey: 3, transportIds: [SAS] },
     },
   ];
 
-  for (const { name, fn, valid, inapplicable } of actions) {
+  for (const { name, method, fn, valid, inapplicable } of actions) {
     describe(name, () => {
       it('accepts the minimal valid options; CDB length matches the parameter list', () => {
         const r = call(fn, valid);
@@ -311,13 +325,13 @@ describe('option validation for every action', () => {
             () => call(fn, { ...valid, [opt]: value }),
             ArgumentRangeError,
             'ERR_INVALID_OPTION',
-            new RegExp(`^${name}: option "${opt}" does not apply to ${name}; accepted options: `),
+            new RegExp(`^${method}: option "${opt}" does not apply to ${name}; accepted options: `),
           );
         });
       }
 
       it('rejects an unknown option name (typo)', () => {
-        expectErr(() => call(fn, { ...valid, nweKey: 5 }), ArgumentRangeError, 'ERR_INVALID_OPTION', new RegExp(`^${name}: option "nweKey" is not an option of ${name}`));
+        expectErr(() => call(fn, { ...valid, nweKey: 5 }), ArgumentRangeError, 'ERR_INVALID_OPTION', new RegExp(`^${method}: option "nweKey" is not an option of ${name}`));
       });
 
       it('treats undefined-valued options as absent', () => {
@@ -328,27 +342,27 @@ describe('option validation for every action', () => {
         it(`requires ${req}`, () => {
           const o: Record<string, unknown> = { ...valid };
           delete o[req];
-          expectErr(() => call(fn, o), ArgumentTypeError, 'ERR_INVALID_OPTION', new RegExp(`^${name}: option ${req} is required`));
+          expectErr(() => call(fn, o), ArgumentTypeError, 'ERR_INVALID_OPTION', new RegExp(`^${method}: option ${req} is required`));
         });
       }
 
       it('rejects a non-object options argument', () => {
         for (const bad of [undefined, null, 'key', 5, [valid]]) {
-          expectErr(() => call(fn, bad), ArgumentTypeError, 'ERR_INVALID_OPTION', new RegExp(`^${name}: options must be an object`));
+          expectErr(() => call(fn, bad), ArgumentTypeError, 'ERR_INVALID_OPTION', new RegExp(`^${method}: options must be an object`));
         }
       });
     });
   }
 
   it('rejects non-boolean flags', () => {
-    expectErr(() => call(registerRequest, { newKey: 1, aptpl: 1 }), ArgumentTypeError, 'ERR_INVALID_OPTION', /^REGISTER: option aptpl must be a boolean/);
+    expectErr(() => call(registerRequest, { newKey: 1, aptpl: 1 }), ArgumentTypeError, 'ERR_INVALID_OPTION', /^register: option aptpl must be a boolean/);
     expectErr(() => call(registerRequest, { newKey: 1, allTargetPorts: 'true' }), ArgumentTypeError, 'ERR_INVALID_OPTION', /allTargetPorts/);
     expectErr(() => call(registerAndIgnoreExistingKeyRequest, { newKey: 1, aptpl: null }), ArgumentTypeError, 'ERR_INVALID_OPTION', /aptpl/);
     expectErr(
       () => call(registerAndMoveRequest, { key: 1, newKey: 2, transportId: SAS, relativeTargetPortId: 1, unregister: 'yes' }),
       ArgumentTypeError,
       'ERR_INVALID_OPTION',
-      /^REGISTER AND MOVE: option unregister must be a boolean/,
+      /^registerAndMove: option unregister must be a boolean/,
     );
   });
 });

@@ -3,7 +3,7 @@
  * parser below — no dependency) with the layout Pacemaker and pcs expect.
  */
 import { describe, it, expect } from 'vitest';
-import { metadataXml, xmlEscape, METADATA_ACTIONS } from '../../../../lib/cli/fence-agent/fence-agent-metadata';
+import { metadataXml, xmlEscape } from '../../../../lib/cli/fence-agent/fence-agent-metadata';
 import { AGENT_PARAMETERS } from '../../../../lib/cli/fence-agent/fence-agent-options';
 
 interface XmlElement {
@@ -204,12 +204,29 @@ describe('fence_scsi_pr metadata', () => {
 
   it('advertises on with on_target="1" automatic="1" (unfencing), and the other actions plainly', () => {
     const actions = child(child(root, 'actions')[0], 'action');
-    expect(actions.map((a) => a.attrs.name)).toEqual([...METADATA_ACTIONS]);
     expect(actions.map((a) => a.attrs.name)).toEqual(['on', 'off', 'status', 'monitor', 'list', 'metadata', 'validate-all']);
     const on = actions.find((a) => a.attrs.name === 'on')!;
     expect(on.attrs).toEqual({ name: 'on', on_target: '1', automatic: '1' });
     for (const a of actions.filter((x) => x.attrs.name !== 'on')) expect(a.attrs).toEqual({ name: a.attrs.name });
     expect(actions.map((a) => a.attrs.name)).not.toContain('reboot');
+  });
+
+  it('prints the actions block exactly as fence-agents lays it out', () => {
+    const block = xml.slice(xml.indexOf('<actions>'), xml.indexOf('</actions>') + '</actions>'.length);
+    expect(block).toBe(
+      [
+        '<actions>',
+        '\t<action name="on" on_target="1" automatic="1"/>',
+        '\t<action name="off" />',
+        '\t<action name="status" />',
+        '\t<action name="monitor" />',
+        '\t<action name="list" />',
+        '\t<action name="metadata" />',
+        '\t<action name="validate-all" />',
+        '</actions>',
+      ].join('\n'),
+    );
+    expect(xml.endsWith('</actions>\n</resource-agent>\n')).toBe(true);
   });
 
   const params = child(child(root, 'parameters')[0], 'parameter');

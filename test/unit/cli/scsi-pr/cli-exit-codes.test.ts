@@ -49,7 +49,7 @@ describe('exit codes (sg3_utils values where they exist)', () => {
     ['malformed response', new MalformedResponseError('x'), 97],
     ['aborted by signal', new AbortError('x'), 1],
     ['device closed', new DeviceClosedError('x'), 1],
-    ['other ScsiPrError', new ScsiPrError('ERR_X', 'x'), 1],
+    ['other ScsiPrError', new ScsiPrError('ERR_NO_PATH', 'x'), 1],
     ['plain Error', new Error('x'), 1],
     ['not an Error', 'x', 1],
   ];

@@ -274,7 +274,7 @@ describe('multi-device reports', () => {
         phases: NO_PHASES,
         devices: [
           { device: '/dev/sg1', wwn: 'naa.1', outcome: 'fenced', ok: true, generationBefore: 2, generationAfter: 3, reservation: { key: 1n, type: 5 }, durationMs: 1 },
-          { device: '/dev/sg9', wwn: 'path:/dev/sg9', outcome: 'failed', ok: false, error: new ScsiPrError('ERR_X', '/dev/sg9: no such device'), durationMs: 1 },
+          { device: '/dev/sg9', wwn: 'path:/dev/sg9', outcome: 'failed', ok: false, error: new ScsiPrError('ERR_NO_PATH', '/dev/sg9: no such device'), durationMs: 1 },
         ],
       },
       2n,

@@ -3,7 +3,8 @@
  * and bad lines → the usage error (exit 2) it prints before any I/O.
  */
 import { describe, it, expect } from 'vitest';
-import { parseCommandLine, helpText, MAIN_HELP, SERVICE_HELP, type CliRequest } from '../../../../lib/cli/scsi-pr/scsi-pr-request';
+import { parseCommandLine, type CliRequest } from '../../../../lib/cli/scsi-pr/scsi-pr-request';
+import { helpText, MAIN_HELP, SERVICE_HELP } from '../../../../lib/cli/scsi-pr/cli-help';
 import { UsageError } from '../../../../lib/cli/scsi-pr/cli-args';
 
 const D = '/dev/sg3';
@@ -16,19 +17,19 @@ function parse(line: string): CliRequest {
 
 describe('single device: PR IN', () => {
   const table: Array<[string, CliRequest]> = [
-    [`${D}`, { kind: 'prin', device: D, action: 'read-keys', ...common }],
-    [`-k ${D}`, { kind: 'prin', device: D, action: 'read-keys', ...common }],
-    [`--in --read-keys ${D}`, { kind: 'prin', device: D, action: 'read-keys', ...common }],
-    [`-i -r ${D}`, { kind: 'prin', device: D, action: 'read-reservation', ...common }],
-    [`--read-reservation ${D}`, { kind: 'prin', device: D, action: 'read-reservation', ...common }],
-    [`-c ${D}`, { kind: 'prin', device: D, action: 'report-capabilities', ...common }],
-    [`--report-capabilities ${D}`, { kind: 'prin', device: D, action: 'report-capabilities', ...common }],
-    [`-s ${D}`, { kind: 'prin', device: D, action: 'read-full-status', ...common }],
-    [`--read-status ${D}`, { kind: 'prin', device: D, action: 'read-full-status', ...common }],
-    [`-n -k -d ${D}`, { kind: 'prin', device: D, action: 'read-keys', ...common }],
-    [`--device=${D} -s`, { kind: 'prin', device: D, action: 'read-full-status', ...common }],
-    [`-ks --json ${D}`.replace('-ks', '-k'), { kind: 'prin', device: D, action: 'read-keys', json: true, verbose: false }],
-    [`-v --timeout 5000 -r ${D}`, { kind: 'prin', device: D, action: 'read-reservation', json: false, verbose: true, timeoutMs: 5000 }],
+    [`${D}`, { kind: 'prin', device: D, action: 'read-keys', method: 'readKeys', ...common }],
+    [`-k ${D}`, { kind: 'prin', device: D, action: 'read-keys', method: 'readKeys', ...common }],
+    [`--in --read-keys ${D}`, { kind: 'prin', device: D, action: 'read-keys', method: 'readKeys', ...common }],
+    [`-i -r ${D}`, { kind: 'prin', device: D, action: 'read-reservation', method: 'readReservation', ...common }],
+    [`--read-reservation ${D}`, { kind: 'prin', device: D, action: 'read-reservation', method: 'readReservation', ...common }],
+    [`-c ${D}`, { kind: 'prin', device: D, action: 'report-capabilities', method: 'reportCapabilities', ...common }],
+    [`--report-capabilities ${D}`, { kind: 'prin', device: D, action: 'report-capabilities', method: 'reportCapabilities', ...common }],
+    [`-s ${D}`, { kind: 'prin', device: D, action: 'read-full-status', method: 'readFullStatus', ...common }],
+    [`--read-status ${D}`, { kind: 'prin', device: D, action: 'read-full-status', method: 'readFullStatus', ...common }],
+    [`-n -k -d ${D}`, { kind: 'prin', device: D, action: 'read-keys', method: 'readKeys', ...common }],
+    [`--device=${D} -s`, { kind: 'prin', device: D, action: 'read-full-status', method: 'readFullStatus', ...common }],
+    [`-ks --json ${D}`.replace('-ks', '-k'), { kind: 'prin', device: D, action: 'read-keys', method: 'readKeys', json: true, verbose: false }],
+    [`-v --timeout 5000 -r ${D}`, { kind: 'prin', device: D, action: 'read-reservation', method: 'readReservation', json: false, verbose: true, timeoutMs: 5000 }],
   ];
   for (const [line, want] of table) it(line, () => expect(parse(line)).toEqual(want));
 });
@@ -57,7 +58,7 @@ describe('single device: PR OUT → the options the library receives', () => {
   for (const [line, action, options] of table) {
     it(line, () => {
       const r = parse(line);
-      expect(r).toEqual({ kind: 'prout', device: D, action, options, ...common });
+      expect(r).toEqual({ kind: 'prout', device: D, action, method: expect.any(String), options, ...common });
     });
   }
 });

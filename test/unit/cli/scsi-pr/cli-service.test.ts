@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serviceStart, serviceStatus, serviceStop } from '../../../../lib/fencing/service';
 import { localIpv4Key } from '../../../../lib/fencing/fence-keys';
-import type { Runner } from '../../../../lib/fencing/device-discovery';
+import type { Runner } from '../../../../lib/fencing/command-runner';
 import { main, type CliIO } from '../../../../lib/cli/scsi-pr';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', '..', '..', 'fixtures', 'lvm', name), 'utf8');

@@ -1,0 +1,62 @@
+/** status() against the fake SAN: read from READ FULL STATUS, per LU, through any path. */
+import { describe, expect, it } from 'vitest';
+import { status } from '../../../lib/fencing/fence-status';
+import { TransportError } from '../../../lib/errors';
+import { KEY_A, KEY_B, WE_RO, twoNodeCluster } from '../support/cluster';
+
+const DID_NO_CONNECT = 0x01;
+
+describe('status', () => {
+  it('reports registered LUs: our registrations, the holder, every key and the generation, from READ FULL STATUS', async () => {
+    const { san, lus, a, b } = twoNodeCluster(2);
+    lus[1].setReservation(b.nexus(2), WE_RO);
+    lus[1].generation = 7;
+
+    const r = await status({ devices: a.devices(), key: KEY_A });
+
+    expect(r.registeredEverywhere).toBe(true);
+    expect(r.devices[0]).toMatchObject({ reachable: true, registered: true, registrations: 2, reservationHolder: true, reservation: { key: KEY_A, type: WE_RO }, keys: [KEY_A, KEY_A, KEY_B, KEY_B], generation: 0 });
+    expect(r.devices[1]).toMatchObject({ reachable: true, registered: true, registrations: 2, reservationHolder: false, reservation: { key: KEY_B, type: WE_RO }, generation: 7 });
+    expect(new Set(san.commands().map((x) => x.name))).toEqual(new Set(['inquiry', 'read-full-status']));
+    expect(san.prOuts()).toEqual([]);
+  });
+
+  it('reports an LU where our key is not registered, and then not registered everywhere', async () => {
+    const { lus, a, b } = twoNodeCluster(2);
+    for (const x of a.nexuses()) lus[1].registrations.delete(x.id);
+    b.reserveEverywhere(WE_RO, [lus[1]]);
+
+    const r = await status({ devices: a.devices(), key: KEY_A });
+
+    expect(r.registeredEverywhere).toBe(false);
+    expect(r.devices[1]).toMatchObject({ reachable: true, registered: false, registrations: 0, reservationHolder: false, keys: [KEY_B, KEY_B] });
+    expect(r.devices[1].error).toBeUndefined();
+  });
+
+  it('counts only the nexuses registered with our key', async () => {
+    const { lus, a } = twoNodeCluster(1);
+    lus[0].registrations.delete(a.nexus(2).id);
+    const r = await status({ devices: a.devices(), key: KEY_A });
+    expect(r.devices[0]).toMatchObject({ registered: true, registrations: 1 });
+  });
+
+  it('reports an LU no path reaches as unreachable, with the error', async () => {
+    const { san, lus, a } = twoNodeCluster(2);
+    san.script({ lu: lus[0], on: 'read-full-status' }, { hostStatus: DID_NO_CONNECT }, Infinity);
+
+    const r = await status({ devices: a.devices(), key: KEY_A });
+
+    expect(r.registeredEverywhere).toBe(false);
+    expect(r.devices[0]).toMatchObject({ reachable: false, registered: false, registrations: 0, keys: [], reservation: null });
+    expect(r.devices[0].error).toBeInstanceOf(TransportError);
+    expect(san.commands({ lu: lus[0], name: 'read-full-status' }).map((x) => x.nexus.port)).toEqual([1, 2]);
+    expect(r.devices[1]).toMatchObject({ reachable: true, registered: true });
+  });
+
+  it('reads through the second path when the first fails', async () => {
+    const { san, lus, a } = twoNodeCluster(1);
+    san.script({ lu: lus[0], on: 'read-full-status' }, { hostStatus: DID_NO_CONNECT });
+    const r = await status({ devices: a.devices(), key: KEY_A });
+    expect(r.devices[0]).toMatchObject({ reachable: true, registered: true, registrations: 2 });
+  });
+});
