@@ -66,8 +66,6 @@ export {
   ProtocolId,
   encodeTransportId,
   decodeTransportId,
-  parseTransportId,
-  formatTransportId,
   type TransportId,
   type FcpTransportId,
   type SpiTransportId,
@@ -78,6 +76,7 @@ export {
   type SopTransportId,
   type UnknownTransportId,
 } from './scsi/transport-id';
+export { parseTransportId, formatTransportId } from './scsi/transport-id-text';
 export { decodeSense, formatSense, senseKeyName, type DecodedSense } from './scsi/sense';
 export { ascName } from './scsi/asc-names';
 export { toJSONSafe } from './hex-inspect';

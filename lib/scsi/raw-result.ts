@@ -20,6 +20,4 @@ export interface RawResult {
    * length − resid. On results and errors from `Device`: only the transferred bytes.
    */
   data: Buffer | null;
-  /** `info & SG_INFO_CHECK` was set by the kernel. */
-  infoCheck: boolean;
 }

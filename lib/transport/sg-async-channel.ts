@@ -137,7 +137,6 @@ export class SgAsyncChannel implements ScsiTransport {
         resid: c.resid,
         durationMs: c.durationMs,
         data,
-        infoCheck: (c.info & 1) !== 0,
       });
     }
     if (error) {

@@ -69,7 +69,6 @@ export class SgIoIoctlTransport implements ScsiTransport {
           resid: c.resid,
           durationMs: c.durationMs,
           data: command.direction === 'in' ? data : null,
-          infoCheck: (c.info & 1) !== 0,
         })),
         (e: NativeSyscallError) => fail(toSyscallError(e, this.path, command.cdb)),
       );

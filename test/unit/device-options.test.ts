@@ -19,7 +19,7 @@ class RecordingTransport implements ScsiTransport {
     // GOOD, nothing transferred past what was asked; READ CAPACITY would say 512-byte blocks.
     const data = command.direction === 'in' ? command.data : null;
     if (data && command.cdb[0] === 0x25) data.writeUInt32BE(0xfff, 0), data.writeUInt32BE(512, 4);
-    return Promise.resolve({ status: 0, hostStatus: 0, driverStatus: 0, sense: Buffer.alloc(0), resid: 0, durationMs: 0, data, infoCheck: false });
+    return Promise.resolve({ status: 0, hostStatus: 0, driverStatus: 0, sense: Buffer.alloc(0), resid: 0, durationMs: 0, data });
   }
   close(): void {
     this.closed = true;
@@ -55,8 +55,6 @@ const ROWS: Row[] = [
   ['timeoutMs 0', (d) => d.register({ newKey: 1, timeoutMs: 0 }), R, 'ERR_INVALID_OPTION', /^register: timeoutMs must be an integer from 1 to 3600000 ms, got 0$/],
   ['timeoutMs 1.5 on readKeys', (d) => d.readKeys({ timeoutMs: 1.5 }), R, 'ERR_INVALID_OPTION', /^readKeys: timeoutMs .* got 1\.5$/],
   ['signal {}', (d) => d.testUnitReady({ signal: bad({}) }), T, 'ERR_INVALID_OPTION', /^testUnitReady: signal must be an AbortSignal$/],
-  // Known gaps (see the lab table): typo'd PR IN option accepted; string timeoutMs is a RangeError;
-  // execute() passes unchecked input on; readBlocks validates the LBA only after READ CAPACITY.
   ['readKeys({timeoutMS}) typo', (d) => d.readKeys(bad({ timeoutMS: 5 })), R, 'ERR_INVALID_OPTION', /"timeoutMS"/],
   ["timeoutMs '100' is a type error", (d) => d.register({ newKey: 1, timeoutMs: bad('100') }), T, 'ERR_INVALID_OPTION', /timeoutMs/],
   ['execute 3-byte cdb', (d) => d.execute({ cdb: Buffer.alloc(3), direction: 'none' }), R, 'ERR_INVALID_OPTION', /^execute: .*cdb/],

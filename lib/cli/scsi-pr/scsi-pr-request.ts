@@ -7,7 +7,8 @@
 import { ArgumentRangeError, ArgumentTypeError } from '../../invalid-argument';
 import { parseKey, type KeyInput } from '../../scsi/keys';
 import { parseReservationType, type ReservationTypeCode } from '../../scsi/reservation-types';
-import { parseTransportId, type TransportId } from '../../scsi/transport-id';
+import type { TransportId } from '../../scsi/transport-id';
+import { parseTransportId } from '../../scsi/transport-id-text';
 import type { PrInActionName } from '../../scsi/pr-in-requests';
 import { prOutRequest } from '../../scsi/pr-out-requests';
 import type { PrOutOptionName } from '../../scsi/pr-out-builders';

@@ -53,6 +53,16 @@ describe('status', () => {
     expect(r.devices[1]).toMatchObject({ reachable: true, registered: true });
   });
 
+  it('reports progress once per LU, ok only where the LU could be read', async () => {
+    const { san, lus, a } = twoNodeCluster(2);
+    san.script({ lu: lus[1], on: 'read-full-status' }, { hostStatus: DID_NO_CONNECT }, Infinity);
+    const events: unknown[] = [];
+    await status({ devices: a.devices(), key: KEY_A, onProgress: (e) => events.push(e) });
+    expect(events).toHaveLength(2);
+    expect(events).toContainEqual({ operation: 'status', phase: 'status', device: expect.any(String), done: expect.any(Number), total: 2, ok: true });
+    expect(events).toContainEqual({ operation: 'status', phase: 'status', device: expect.any(String), done: expect.any(Number), total: 2, ok: false });
+  });
+
   it('reads through the second path when the first fails', async () => {
     const { san, lus, a } = twoNodeCluster(1);
     san.script({ lu: lus[0], on: 'read-full-status' }, { hostStatus: DID_NO_CONNECT });

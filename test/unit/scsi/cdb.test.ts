@@ -11,9 +11,9 @@ import {
 } from '../../../lib/scsi/cdb';
 import { prInRequest, DEFAULT_PR_IN_ALLOCATION_LENGTH, type PrInActionName } from '../../../lib/scsi/pr-in-requests';
 import { ArgumentRangeError, ArgumentTypeError } from '../../../lib/invalid-argument';
+import { hex } from '../support/hex-bytes';
 
 /** Hex string with optional spaces → Buffer. Expected vectors are written by hand from SPC/SBC layouts. */
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 function thrown(fn: () => unknown): Error & { code?: string } {
   try {

@@ -17,10 +17,8 @@ import {
   SamStatus,
   samStatusName,
 } from '../../../lib/scsi/scsi-status';
+import { hex } from '../support/hex-bytes';
 
-function hex(s: string): Buffer {
-  return Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
-}
 
 function raw(over: Partial<RawResult> = {}): RawResult {
   return {
@@ -31,7 +29,6 @@ function raw(over: Partial<RawResult> = {}): RawResult {
     resid: 0,
     durationMs: 3,
     data: null,
-    infoCheck: false,
     ...over,
   };
 }
@@ -121,7 +118,7 @@ describe('classifyResult', () => {
   });
 
   it('status 0x18 with DID_NEXUS_FAILURE (older kernels) → ReservationConflictError', () => {
-    const e = classifyResult(raw({ status: 0x18, hostStatus: HostStatus.DID_NEXUS_FAILURE, infoCheck: true }), ctx);
+    const e = classifyResult(raw({ status: 0x18, hostStatus: HostStatus.DID_NEXUS_FAILURE }), ctx);
     expect(e).toBeInstanceOf(ReservationConflictError);
   });
 

@@ -8,10 +8,8 @@ import {
   wwnOf,
   type Designator,
 } from '../../../lib/scsi/inquiry';
+import { hex } from '../support/hex-bytes';
 
-function hex(s: string): Buffer {
-  return Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
-}
 
 function ascii(s: string): string {
   return Buffer.from(s, 'latin1').toString('hex');

@@ -1,9 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { buildBasicParameterList, buildRegisterAndMoveParameterList } from '../../../lib/scsi/parameter-list';
 import { ArgumentRangeError, ArgumentTypeError } from '../../../lib/invalid-argument';
+import { hex } from '../support/hex-bytes';
 
 /** Expected vectors are written by hand from the SPC-4 parameter list layouts. */
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 function thrown(fn: () => unknown): Error & { code?: string } {
   try {

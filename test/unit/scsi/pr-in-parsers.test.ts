@@ -11,14 +11,12 @@ import {
   parseReadReservation,
   parseReportCapabilities,
 } from '../../../lib/scsi/pr-in-parsers';
+import { hex } from '../support/hex-bytes';
 
 // ---------------------------------------------------------------------------
 // byte-vector helpers
 
 /** Buffer from a hex string; spaces, newlines and `|` are ignored. */
-function hex(s: string): Buffer {
-  return Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
-}
 
 /** `data` followed by `junk` bytes of 0xAA (stale data beyond validLength). */
 function withJunk(data: Buffer, junk: number, fill = 0xaa): Buffer {

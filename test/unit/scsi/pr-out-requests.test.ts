@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { prOutRequest, type PrOutRequest } from '../../../lib/scsi/pr-out-requests';
 import type { PrOutMethod } from '../../../lib/scsi/pr-service-actions';
 import { ArgumentRangeError, ArgumentTypeError } from '../../../lib/invalid-argument';
+import { hex } from '../support/hex-bytes';
 
 /** One PR OUT action's request builder, as the `Device` method of that name runs it. */
 const builder =
@@ -19,7 +20,6 @@ const registerAndMoveRequest = builder('registerAndMove');
 const replaceLostReservationRequest = builder('replaceLostReservation');
 
 /** Expected vectors are written by hand from the SPC-4 CDB and parameter list layouts. */
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const Z8 = '00 00 00 00 00 00 00 00';
 
 function thrown(fn: () => unknown): Error & { code?: string } {

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ascName, isKnownAsc } from '../../../lib/scsi/asc-names';
 import { decodeSense, formatSense, senseKeyName, undecodableSense } from '../../../lib/scsi/sense';
+import { hex } from '../support/hex-bytes';
 
 /** Buffer from a hex string; spaces, newlines and `|` are ignored. */
-function hex(s: string): Buffer {
-  return Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
-}
 
 describe('decodeSense: fixed format', () => {
   it('decodes UNIT ATTENTION 2Ah/05h (registrations preempted), as LIO sends it', () => {

@@ -2,16 +2,15 @@ import { describe, it, expect } from 'vitest';
 import {
   encodeTransportId,
   decodeTransportId,
-  parseTransportId,
-  formatTransportId,
   ProtocolId,
   type TransportId,
 } from '../../../lib/scsi/transport-id';
+import { parseTransportId, formatTransportId } from '../../../lib/scsi/transport-id-text';
 import { MalformedResponseError } from '../../../lib/errors';
 import { ArgumentRangeError, ArgumentTypeError } from '../../../lib/invalid-argument';
+import { hex } from '../support/hex-bytes';
 
 /** Expected vectors are written by hand from SPC-4 §7.6.4. */
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const zeros = (n: number): Buffer => Buffer.alloc(n);
 const ascii = (s: string): Buffer => Buffer.from(s, 'utf8');
 

@@ -417,7 +417,6 @@ export class FakePath implements ScsiTransport {
       resid,
       durationMs: 0,
       data: command.direction === 'in' ? command.data : null,
-      infoCheck: r.status !== 0 || hostStatus !== 0,
     };
   }
 }

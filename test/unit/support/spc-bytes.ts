@@ -1,7 +1,7 @@
 /**
- * SPC byte layouts built by hand for the fake SAN (test/unit/support/fake-san.ts):
+ * SPC byte layouts built by hand for the fake SAN (test/unit/support/fake-transport.ts):
  * sense data, PERSISTENT RESERVE IN responses, INQUIRY data and VPD pages.
- * Written from SPC-4 (see DESIGN.md §4), independent of lib/scsi, so the
+ * Written from SPC-4 (§4.5 sense data, §6.15 PR IN, §6.6 INQUIRY, §7.8 VPD), independent of lib/scsi, so the
  * library's parsers are checked against bytes they did not produce.
  */
 

@@ -53,7 +53,7 @@ describe('SgAsyncChannel', () => {
     const sense = fixedSense(0x6, 0x29, 0x00);
     poller.complete(w.packId, { status: 0x02, driverStatus: 0x08, resid: 8, durationMs: 3, info: 1 }, sense);
     const r = await p;
-    expect(r).toMatchObject({ status: 0x02, hostStatus: 0, driverStatus: 0x08, resid: 8, durationMs: 3, infoCheck: true, data });
+    expect(r).toMatchObject({ status: 0x02, hostStatus: 0, driverStatus: 0x08, resid: 8, durationMs: 3, data });
     expect(r.sense).toEqual(sense);
     expect(w.sense.subarray(0, sense.length).every((b) => b === 0)).toBe(true); // the slot is wiped for reuse
     expect(r.sense.buffer).not.toBe(w.sense.buffer); // and the result does not alias it

@@ -34,7 +34,7 @@ describe('SgIoIoctlTransport', () => {
     sense.copy(io.sense);
     io.resolve(completion({ status: 0x02, driverStatus: 0x08, senseLength: sense.length, resid: 2, info: 1 }));
     const r = await p;
-    expect(r).toMatchObject({ status: 0x02, driverStatus: 0x08, resid: 2, infoCheck: true, data });
+    expect(r).toMatchObject({ status: 0x02, driverStatus: 0x08, resid: 2, data });
     expect(r.sense).toEqual(sense);
     expect(t.inFlight).toBe(0);
     const out = t.submit({ cdb: Buffer.alloc(10), direction: 'out', data: Buffer.alloc(24), timeoutMs: 1 });
