@@ -18,18 +18,10 @@ import {
 import { parseKey, formatKey } from '../../../lib/scsi/keys';
 import { ArgumentRangeError, ArgumentTypeError } from '../../../lib/invalid-argument';
 import { ScsiPrError } from '../../../lib/errors';
+import { thrown } from '../support/thrown';
 
 const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'corosync');
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
-
-function thrown(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 // ---------------------------------------------------------------------------
 // Independent model of fence_scsi.py's generate_key() + main()'s lstrip('0'):

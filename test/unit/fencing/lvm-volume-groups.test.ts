@@ -18,32 +18,13 @@ import {
 import { execFileRunner, type Runner, type RunResult } from '../../../lib/fencing/command-runner';
 import { ArgumentRangeError, ArgumentTypeError } from '../../../lib/invalid-argument';
 import { ScsiPrError } from '../../../lib/errors';
+import { thrown, rejection } from '../support/thrown';
 
 const LVM = join(__dirname, '..', '..', 'fixtures', 'lvm');
 const lvm = (name: string): string => readFileSync(join(LVM, name), 'utf8');
 
 function rec(vg: string, attr: string, pv: string, missing = false): VgsRecord {
   return { vg, attr, pv, clustered: attr[5] === 'c', shared: attr[5] === 's', missing };
-}
-
-
-async function rejection(p: Promise<unknown>): Promise<Error & { code?: string } & Record<string, unknown>> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error & { code?: string } & Record<string, unknown>;
-  }
-  throw new Error('expected a rejection');
-}
-
-
-function thrown(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
 }
 
 let tmp: string;

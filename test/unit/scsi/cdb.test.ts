@@ -12,17 +12,9 @@ import {
 import { prInRequest, DEFAULT_PR_IN_ALLOCATION_LENGTH, type PrInActionName } from '../../../lib/scsi/pr-in-requests';
 import { ArgumentRangeError, ArgumentTypeError } from '../../../lib/invalid-argument';
 import { hex } from '../support/hex-bytes';
+import { thrown } from '../support/thrown';
 
 /** Hex string with optional spaces → Buffer. Expected vectors are written by hand from SPC/SBC layouts. */
-
-function thrown(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 function expectArgError(fn: () => unknown, cls: typeof ArgumentRangeError | typeof ArgumentTypeError, pattern?: RegExp): void {
   const e = thrown(fn);

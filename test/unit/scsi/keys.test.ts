@@ -1,17 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { parseKey, formatKey, keyToBuffer, readKey, type KeyInput } from '../../../lib/scsi/keys';
 import { ArgumentRangeError, ArgumentTypeError } from '../../../lib/invalid-argument';
+import { thrown } from '../support/thrown';
 
 const MAX = 2n ** 64n - 1n;
-
-function thrown(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 describe('parseKey — valid inputs', () => {
   const valid: Array<[string, KeyInput, bigint]> = [

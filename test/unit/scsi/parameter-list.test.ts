@@ -2,17 +2,9 @@ import { describe, it, expect } from 'vitest';
 import { buildBasicParameterList, buildRegisterAndMoveParameterList } from '../../../lib/scsi/parameter-list';
 import { ArgumentRangeError, ArgumentTypeError } from '../../../lib/invalid-argument';
 import { hex } from '../support/hex-bytes';
+import { thrown } from '../support/thrown';
 
 /** Expected vectors are written by hand from the SPC-4 parameter list layouts. */
-
-function thrown(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 const RK = 0x0102030405060708n;
 const SARK = 0x1112131415161718n;

@@ -3,6 +3,7 @@ import { prOutRequest, type PrOutRequest } from '../../../lib/scsi/pr-out-reques
 import type { PrOutMethod } from '../../../lib/scsi/pr-service-actions';
 import { ArgumentRangeError, ArgumentTypeError } from '../../../lib/invalid-argument';
 import { hex } from '../support/hex-bytes';
+import { thrown } from '../support/thrown';
 
 /** One PR OUT action's request builder, as the `Device` method of that name runs it. */
 const builder =
@@ -21,15 +22,6 @@ const replaceLostReservationRequest = builder('replaceLostReservation');
 
 /** Expected vectors are written by hand from the SPC-4 CDB and parameter list layouts. */
 const Z8 = '00 00 00 00 00 00 00 00';
-
-function thrown(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 type Any = (o: never) => PrOutRequest;
 const call = (fn: Any, o: unknown): PrOutRequest => fn(o as never);

@@ -8,15 +8,7 @@ import {
   type ReservationTypeInput,
 } from '../../../lib/scsi/reservation-types';
 import { ArgumentRangeError, ArgumentTypeError } from '../../../lib/invalid-argument';
-
-function thrown(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
+import { thrown } from '../support/thrown';
 
 describe('ReservationType constants', () => {
   it('match SPC type codes', () => {

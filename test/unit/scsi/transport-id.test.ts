@@ -9,19 +9,11 @@ import { parseTransportId, formatTransportId } from '../../../lib/scsi/transport
 import { MalformedResponseError } from '../../../lib/errors';
 import { ArgumentRangeError, ArgumentTypeError } from '../../../lib/invalid-argument';
 import { hex } from '../support/hex-bytes';
+import { thrown } from '../support/thrown';
 
 /** Expected vectors are written by hand from SPC-4 §7.6.4. */
 const zeros = (n: number): Buffer => Buffer.alloc(n);
 const ascii = (s: string): Buffer => Buffer.from(s, 'utf8');
-
-function thrown(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 function expectInvalid(fn: () => unknown, cls: typeof ArgumentRangeError | typeof ArgumentTypeError = ArgumentRangeError, pattern?: RegExp): void {
   const e = thrown(fn);

@@ -10,26 +10,7 @@ import { join } from 'node:path';
 import { multipathPaths, expandDevices, sysfsWwid } from '../../../lib/transport/device-expansion';
 import { ArgumentRangeError, ArgumentTypeError } from '../../../lib/invalid-argument';
 import { buildFakeSysfs, WWID } from '../../fixtures/sysfs/fake-sysfs';
-
-
-async function rejection(p: Promise<unknown>): Promise<Error & { code?: string } & Record<string, unknown>> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error & { code?: string } & Record<string, unknown>;
-  }
-  throw new Error('expected a rejection');
-}
-
-
-function thrown(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
+import { thrown, rejection } from '../support/thrown';
 
 let tmp: string;
 beforeAll(() => {
