@@ -83,65 +83,65 @@ function scratchPath(c: Ctx, name: string): string {
 // ---------------------------------------------------------------------------------
 
 const KEY_ROWS: Row[] = [
-  { name: 'key: 17 hex digits', call: (c) => c.d.register({ newKey: '12345678901234567' }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^REGISTER: newKey "12345678901234567" is not a hex string of 1–16 digits/] },
-  { name: "key: 'abc xyz' (sg_persist reads 0xabc)", call: (c) => c.d.register({ key: 'abc xyz', newKey: KEY1 }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^REGISTER: key "abc xyz" is not a hex string/] },
-  { name: "key: '-1'", call: (c) => c.d.reserve({ key: '-1', type: 'we-ro' }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^RESERVE: key "-1" is not a hex string/] },
-  { name: 'key: -1n', call: (c) => c.d.register({ newKey: -1n }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^REGISTER: newKey -1n is out of range; expected a bigint 0–2\^64-1/] },
-  { name: 'key: 2n**64n', call: (c) => c.d.preempt({ key: KEY1, preemptKey: 2n ** 64n, type: 'we-ro' }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^PREEMPT: preemptKey 18446744073709551616n is out of range/] },
-  { name: "key: ''", call: (c) => c.d.register({ newKey: '' }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^REGISTER: newKey "" is not a hex string/] },
-  { name: "key: '0x'", call: (c) => c.d.clear({ key: '0x' }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^CLEAR: key "0x" is not a hex string/] },
-  { name: 'key: 1.5', call: (c) => c.d.register({ newKey: 1.5 }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^REGISTER: newKey 1\.5 is not a safe non-negative integer/] },
-  { name: 'key: NaN', call: (c) => c.d.preemptAndAbort({ key: KEY1, preemptKey: NaN, type: 'we-ro' }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^PREEMPT AND ABORT: preemptKey NaN is not a safe non-negative integer/] },
-  { name: 'key: 2**53 (unsafe number)', call: (c) => c.d.register({ newKey: 2 ** 53 }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^REGISTER: newKey 9007199254740992 is not a safe non-negative integer; pass a bigint or hex string/] },
-  { name: 'key: 7-byte Buffer', call: (c) => c.d.registerAndIgnoreExistingKey({ newKey: Buffer.alloc(7) }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^REGISTER AND IGNORE EXISTING KEY: newKey buffer has 7 bytes; expected exactly 8/] },
-  { name: 'key: an object', call: (c) => c.d.register({ newKey: bad({}) }), cls: T, code: 'ERR_INVALID_KEY', msg: () => [/^REGISTER: newKey must be a bigint, hex string, safe integer or 8-byte Buffer; received an object$/] },
-  { name: 'key: null', call: (c) => c.d.release({ key: bad(null), type: 'we-ro' }), cls: T, code: 'ERR_INVALID_KEY', msg: () => [/^RELEASE: key must be a bigint, .*; received null$/] },
-  { name: 'key: a boolean', call: (c) => c.d.replaceLostReservation({ newKey: bad(true), type: 'we' }), cls: T, code: 'ERR_INVALID_KEY', msg: () => [/^REPLACE LOST RESERVATION: newKey must be a bigint, .*; received type boolean$/] },
+  { name: 'key: 17 hex digits', call: (c) => c.d.register({ newKey: '12345678901234567' }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^register: newKey "12345678901234567" is not a hex string of 1–16 digits/] },
+  { name: "key: 'abc xyz' (sg_persist reads 0xabc)", call: (c) => c.d.register({ key: 'abc xyz', newKey: KEY1 }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^register: key "abc xyz" is not a hex string/] },
+  { name: "key: '-1'", call: (c) => c.d.reserve({ key: '-1', type: 'we-ro' }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^reserve: key "-1" is not a hex string/] },
+  { name: 'key: -1n', call: (c) => c.d.register({ newKey: -1n }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^register: newKey -1n is out of range; expected a bigint 0–2\^64-1/] },
+  { name: 'key: 2n**64n', call: (c) => c.d.preempt({ key: KEY1, preemptKey: 2n ** 64n, type: 'we-ro' }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^preempt: preemptKey 18446744073709551616n is out of range/] },
+  { name: "key: ''", call: (c) => c.d.register({ newKey: '' }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^register: newKey "" is not a hex string/] },
+  { name: "key: '0x'", call: (c) => c.d.clear({ key: '0x' }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^clear: key "0x" is not a hex string/] },
+  { name: 'key: 1.5', call: (c) => c.d.register({ newKey: 1.5 }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^register: newKey 1\.5 is not a safe non-negative integer/] },
+  { name: 'key: NaN', call: (c) => c.d.preemptAndAbort({ key: KEY1, preemptKey: NaN, type: 'we-ro' }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^preemptAndAbort: preemptKey NaN is not a safe non-negative integer/] },
+  { name: 'key: 2**53 (unsafe number)', call: (c) => c.d.register({ newKey: 2 ** 53 }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^register: newKey 9007199254740992 is not a safe non-negative integer; pass a bigint or hex string/] },
+  { name: 'key: 7-byte Buffer', call: (c) => c.d.registerAndIgnoreExistingKey({ newKey: Buffer.alloc(7) }), cls: R, code: 'ERR_INVALID_KEY', msg: () => [/^registerAndIgnoreExistingKey: newKey buffer has 7 bytes; expected exactly 8/] },
+  { name: 'key: an object', call: (c) => c.d.register({ newKey: bad({}) }), cls: T, code: 'ERR_INVALID_KEY', msg: () => [/^register: newKey must be a bigint, hex string, safe integer or 8-byte Buffer; received an object$/] },
+  { name: 'key: null', call: (c) => c.d.release({ key: bad(null), type: 'we-ro' }), cls: T, code: 'ERR_INVALID_KEY', msg: () => [/^release: key must be a bigint, .*; received null$/] },
+  { name: 'key: a boolean', call: (c) => c.d.replaceLostReservation({ newKey: bad(true), type: 'we' }), cls: T, code: 'ERR_INVALID_KEY', msg: () => [/^replaceLostReservation: newKey must be a bigint, .*; received type boolean$/] },
 ];
 
 const TYPE_ROWS: Row[] = [
-  { name: 'type: 0 (obsolete)', call: (c) => c.d.reserve({ key: KEY1, type: 0 }), cls: R, code: 'ERR_INVALID_RESERVATION_TYPE', msg: () => [/^RESERVE: type 0 is not a reservation type; expected 1, 3, 5, 6, 7, 8 or one of write-exclusive/] },
-  { name: 'type: 2 (obsolete)', call: (c) => c.d.release({ key: KEY1, type: 2 }), cls: R, code: 'ERR_INVALID_RESERVATION_TYPE', msg: () => [/^RELEASE: type 2 is not a reservation type; expected 1, 3, 5/] },
-  { name: 'type: 4 (obsolete)', call: (c) => c.d.preempt({ key: KEY1, preemptKey: KEY2, type: 4 }), cls: R, code: 'ERR_INVALID_RESERVATION_TYPE', msg: () => [/^PREEMPT: type 4 is not a reservation type; expected 1, 3, 5/] },
-  { name: 'type: 9 (reserved)', call: (c) => c.d.preemptAndAbort({ key: KEY1, preemptKey: KEY2, type: 9 }), cls: R, code: 'ERR_INVALID_RESERVATION_TYPE', msg: () => [/^PREEMPT AND ABORT: type 9 is not a reservation type; expected 1, 3, 5/] },
-  { name: "type: 'write-exclusive-everyone'", call: (c) => c.d.reserve({ key: KEY1, type: 'write-exclusive-everyone' }), cls: R, code: 'ERR_INVALID_RESERVATION_TYPE', msg: () => [/^RESERVE: type "write-exclusive-everyone" is not a reservation type; expected .*write-exclusive-all-registrants/] },
-  { name: 'type: null', call: (c) => c.d.reserve({ key: KEY1, type: bad(null) }), cls: T, code: 'ERR_INVALID_RESERVATION_TYPE', msg: () => [/^RESERVE: type must be a number or string; received null\. expected 1, 3, 5/] },
-  { name: 'type: 2 on registerAndMove', call: (c) => c.d.registerAndMove({ key: KEY1, newKey: KEY2, transportId: c.tid, relativeTargetPortId: 1, type: 2 }), cls: R, code: 'ERR_INVALID_RESERVATION_TYPE', msg: () => [/^REGISTER AND MOVE: type 2 is not a reservation type/] },
+  { name: 'type: 0 (obsolete)', call: (c) => c.d.reserve({ key: KEY1, type: 0 }), cls: R, code: 'ERR_INVALID_RESERVATION_TYPE', msg: () => [/^reserve: type 0 is not a reservation type; expected 1, 3, 5, 6, 7, 8 or one of write-exclusive/] },
+  { name: 'type: 2 (obsolete)', call: (c) => c.d.release({ key: KEY1, type: 2 }), cls: R, code: 'ERR_INVALID_RESERVATION_TYPE', msg: () => [/^release: type 2 is not a reservation type; expected 1, 3, 5/] },
+  { name: 'type: 4 (obsolete)', call: (c) => c.d.preempt({ key: KEY1, preemptKey: KEY2, type: 4 }), cls: R, code: 'ERR_INVALID_RESERVATION_TYPE', msg: () => [/^preempt: type 4 is not a reservation type; expected 1, 3, 5/] },
+  { name: 'type: 9 (reserved)', call: (c) => c.d.preemptAndAbort({ key: KEY1, preemptKey: KEY2, type: 9 }), cls: R, code: 'ERR_INVALID_RESERVATION_TYPE', msg: () => [/^preemptAndAbort: type 9 is not a reservation type; expected 1, 3, 5/] },
+  { name: "type: 'write-exclusive-everyone'", call: (c) => c.d.reserve({ key: KEY1, type: 'write-exclusive-everyone' }), cls: R, code: 'ERR_INVALID_RESERVATION_TYPE', msg: () => [/^reserve: type "write-exclusive-everyone" is not a reservation type; expected .*write-exclusive-all-registrants/] },
+  { name: 'type: null', call: (c) => c.d.reserve({ key: KEY1, type: bad(null) }), cls: T, code: 'ERR_INVALID_RESERVATION_TYPE', msg: () => [/^reserve: type must be a number or string; received null\. expected 1, 3, 5/] },
+  { name: 'type: 2 on registerAndMove', call: (c) => c.d.registerAndMove({ key: KEY1, newKey: KEY2, transportId: c.tid, relativeTargetPortId: 1, type: 2 }), cls: R, code: 'ERR_INVALID_RESERVATION_TYPE', msg: () => [/^registerAndMove: type 2 is not a reservation type/] },
 ];
 
 const OPTION_ROWS: Row[] = [
-  { name: 'option: type with clear', call: (c) => c.d.clear(bad({ key: KEY1, type: 'we-ro' })), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^CLEAR: option "type" does not apply to CLEAR; accepted options: key$/] },
-  { name: 'option: transportIds with registerAndIgnoreExistingKey', call: (c) => c.d.registerAndIgnoreExistingKey(bad({ newKey: KEY1, transportIds: [c.tid] })), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^REGISTER AND IGNORE EXISTING KEY: option "transportIds" does not apply to REGISTER AND IGNORE EXISTING KEY; accepted options: newKey, aptpl, allTargetPorts$/] },
-  { name: 'option: two TransportIDs for registerAndMove (array)', call: (c) => c.d.registerAndMove({ key: KEY1, newKey: KEY2, transportId: bad([c.tid, c.tid]), relativeTargetPortId: 1 }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^REGISTER AND MOVE: option transportId must be exactly one TransportID, not an array$/] },
-  { name: 'option: transportIds (plural) for registerAndMove', call: (c) => c.d.registerAndMove(bad({ key: KEY1, newKey: KEY2, transportIds: [c.tid, c.tid], relativeTargetPortId: 1 })), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^REGISTER AND MOVE: option "transportIds" does not apply to REGISTER AND MOVE; accepted options: key, newKey, transportId,/] },
-  { name: "option: aptpl: 'yes'", call: (c) => c.d.register({ newKey: KEY1, aptpl: bad('yes') }), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^REGISTER: option aptpl must be a boolean; received string$/] },
-  { name: 'option: allTargetPorts: 1', call: (c) => c.d.registerAndIgnoreExistingKey({ newKey: KEY1, allTargetPorts: bad(1) }), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^REGISTER AND IGNORE EXISTING KEY: option allTargetPorts must be a boolean; received number$/] },
-  { name: 'option: {newkey: 1} (typo)', call: (c) => c.d.register(bad({ newkey: 1 })), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^REGISTER: option "newkey" is not an option of REGISTER; accepted options: key, newKey, aptpl, allTargetPorts, transportIds$/] },
-  { name: 'option: key with replaceLostReservation', call: (c) => c.d.replaceLostReservation(bad({ key: KEY1, newKey: KEY1, type: 'we' })), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^REPLACE LOST RESERVATION: option "key" does not apply to REPLACE LOST RESERVATION; accepted options: newKey, type$/] },
-  { name: 'option: relativeTargetPortId: 70000', call: (c) => c.d.registerAndMove({ key: KEY1, newKey: KEY2, transportId: c.tid, relativeTargetPortId: 70000 }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^REGISTER AND MOVE: option relativeTargetPortId 70000 is out of range; expected an integer 0–65535$/] },
-  { name: 'option: registerAndMove newKey 0', call: (c) => c.d.registerAndMove({ key: KEY1, newKey: 0, transportId: c.tid, relativeTargetPortId: 1 }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^REGISTER AND MOVE: option newKey must not be 0/] },
-  { name: 'option: missing newKey', call: (c) => c.d.register(bad({ key: KEY1 })), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^REGISTER: option newKey is required$/] },
-  { name: 'option: missing type', call: (c) => c.d.reserve(bad({ key: KEY1 })), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^RESERVE: option type is required$/] },
+  { name: 'option: type with clear', call: (c) => c.d.clear(bad({ key: KEY1, type: 'we-ro' })), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^clear: option "type" does not apply to CLEAR; accepted options: key$/] },
+  { name: 'option: transportIds with registerAndIgnoreExistingKey', call: (c) => c.d.registerAndIgnoreExistingKey(bad({ newKey: KEY1, transportIds: [c.tid] })), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^registerAndIgnoreExistingKey: option "transportIds" does not apply to REGISTER AND IGNORE EXISTING KEY; accepted options: newKey, aptpl, allTargetPorts$/] },
+  { name: 'option: two TransportIDs for registerAndMove (array)', call: (c) => c.d.registerAndMove({ key: KEY1, newKey: KEY2, transportId: bad([c.tid, c.tid]), relativeTargetPortId: 1 }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^registerAndMove: option transportId must be exactly one TransportID, not an array$/] },
+  { name: 'option: transportIds (plural) for registerAndMove', call: (c) => c.d.registerAndMove(bad({ key: KEY1, newKey: KEY2, transportIds: [c.tid, c.tid], relativeTargetPortId: 1 })), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^registerAndMove: option "transportIds" does not apply to REGISTER AND MOVE; accepted options: key, newKey, transportId,/] },
+  { name: "option: aptpl: 'yes'", call: (c) => c.d.register({ newKey: KEY1, aptpl: bad('yes') }), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^register: option aptpl must be a boolean; received string$/] },
+  { name: 'option: allTargetPorts: 1', call: (c) => c.d.registerAndIgnoreExistingKey({ newKey: KEY1, allTargetPorts: bad(1) }), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^registerAndIgnoreExistingKey: option allTargetPorts must be a boolean; received number$/] },
+  { name: 'option: {newkey: 1} (typo)', call: (c) => c.d.register(bad({ newkey: 1 })), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^register: option "newkey" is not an option of REGISTER; accepted options: key, newKey, aptpl, allTargetPorts, transportIds$/] },
+  { name: 'option: key with replaceLostReservation', call: (c) => c.d.replaceLostReservation(bad({ key: KEY1, newKey: KEY1, type: 'we' })), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^replaceLostReservation: option "key" does not apply to REPLACE LOST RESERVATION; accepted options: newKey, type$/] },
+  { name: 'option: relativeTargetPortId: 70000', call: (c) => c.d.registerAndMove({ key: KEY1, newKey: KEY2, transportId: c.tid, relativeTargetPortId: 70000 }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^registerAndMove: option relativeTargetPortId 70000 is out of range; expected an integer 0–65535$/] },
+  { name: 'option: registerAndMove newKey 0', call: (c) => c.d.registerAndMove({ key: KEY1, newKey: 0, transportId: c.tid, relativeTargetPortId: 1 }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^registerAndMove: option newKey must not be 0/] },
+  { name: 'option: missing newKey', call: (c) => c.d.register(bad({ key: KEY1 })), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^register: option newKey is required$/] },
+  { name: 'option: missing type', call: (c) => c.d.reserve(bad({ key: KEY1 })), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^reserve: option type is required$/] },
   { name: 'option: options null', call: (c) => c.d.register(bad(null)), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^register: options must be an object$/] },
-  { name: 'option: empty transportIds', call: (c) => c.d.register({ newKey: KEY1, transportIds: [] }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^REGISTER: option transportIds is empty; omit it or give at least one TransportID$/] },
-  { name: 'option: transportIds not an array', call: (c) => c.d.register({ newKey: KEY1, transportIds: bad(c.tid) }), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^REGISTER: option transportIds must be an array of TransportIDs$/] },
+  { name: 'option: empty transportIds', call: (c) => c.d.register({ newKey: KEY1, transportIds: [] }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^register: option transportIds is empty; omit it or give at least one TransportID$/] },
+  { name: 'option: transportIds not an array', call: (c) => c.d.register({ newKey: KEY1, transportIds: bad(c.tid) }), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^register: option transportIds must be an array of TransportIDs$/] },
   {
     name: 'option: malformed iSCSI TransportID buffer (length 44, 24 bytes present)',
     call: (c) => c.d.register({ newKey: KEY1, transportIds: [Buffer.from([0x05, 0, 0, 40, ...Buffer.from('iqn.x\0\0\0'), ...Buffer.alloc(12)])] }),
     cls: R, code: 'ERR_INVALID_TRANSPORT_ID',
-    msg: () => [/^REGISTER: transportIds\[0\]: TransportID buffer is not a valid TransportID: iSCSI TransportID at offset 0 claims 44 bytes but only 24 are present$/],
+    msg: () => [/^register: transportIds\[0\]: TransportID buffer is not a valid TransportID: iSCSI TransportID at offset 0 claims 44 bytes but only 24 are present$/],
   },
-  { name: 'option: iSCSI TransportID name with a space', call: (c) => c.d.register({ newKey: KEY1, transportIds: [{ protocol: 'iscsi', name: 'iqn.2024-01.lab node2' }] }), cls: R, code: 'ERR_INVALID_TRANSPORT_ID', msg: () => [/^REGISTER: transportIds\[0\]: iscsi TransportID name "iqn\.2024-01\.lab node2" contains whitespace, a control character or a comma$/] },
-  { name: 'option: iSCSI TransportID isid with 0x', call: (c) => c.d.registerAndMove({ key: KEY1, newKey: KEY2, relativeTargetPortId: 1, transportId: { protocol: 'iscsi', name: 'iqn.2024-01.lab:n2', isid: '0x23d000000' } }), cls: R, code: 'ERR_INVALID_TRANSPORT_ID', msg: () => [/^REGISTER AND MOVE: transportId: iscsi TransportID isid "0x23d000000" is not 1–12 hex digits \(without 0x\)$/] },
-  { name: "option: TransportID protocol 'nvme'", call: (c) => c.d.register({ newKey: KEY1, transportIds: [bad({ protocol: 'nvme', nqn: 'x' })] }), cls: R, code: 'ERR_INVALID_TRANSPORT_ID', msg: () => [/^REGISTER: transportIds\[0\]: TransportID protocol "nvme" is not one of fcp, spi, sbp, srp, iscsi, sas, sop, unknown$/] },
+  { name: 'option: iSCSI TransportID name with a space', call: (c) => c.d.register({ newKey: KEY1, transportIds: [{ protocol: 'iscsi', name: 'iqn.2024-01.lab node2' }] }), cls: R, code: 'ERR_INVALID_TRANSPORT_ID', msg: () => [/^register: transportIds\[0\]: iscsi TransportID name "iqn\.2024-01\.lab node2" contains whitespace, a control character or a comma$/] },
+  { name: 'option: iSCSI TransportID isid with 0x', call: (c) => c.d.registerAndMove({ key: KEY1, newKey: KEY2, relativeTargetPortId: 1, transportId: { protocol: 'iscsi', name: 'iqn.2024-01.lab:n2', isid: '0x23d000000' } }), cls: R, code: 'ERR_INVALID_TRANSPORT_ID', msg: () => [/^registerAndMove: transportId: iscsi TransportID isid "0x23d000000" is not 1–12 hex digits \(without 0x\)$/] },
+  { name: "option: TransportID protocol 'nvme'", call: (c) => c.d.register({ newKey: KEY1, transportIds: [bad({ protocol: 'nvme', nqn: 'x' })] }), cls: R, code: 'ERR_INVALID_TRANSPORT_ID', msg: () => [/^register: transportIds\[0\]: TransportID protocol "nvme" is not one of fcp, spi, sbp, srp, iscsi, sas, sop, unknown$/] },
   { name: 'option: timeoutMs: 0', call: (c) => c.d.register({ newKey: KEY1, timeoutMs: 0 }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^register: timeoutMs must be an integer from 1 to 3600000 ms, got 0$/] },
-  { name: 'option: timeoutMs: -5', call: (c) => c.d.readKeys({ timeoutMs: -5 }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^read-keys: timeoutMs must be an integer from 1 to 3600000 ms, got -5$/] },
-  { name: 'option: timeoutMs: 1.5', call: (c) => c.d.preemptAndAbort({ key: KEY1, preemptKey: KEY2, type: 'we-ro', timeoutMs: 1.5 }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^preempt-and-abort: timeoutMs must be an integer from 1 to 3600000 ms, got 1\.5$/] },
-  // A string is the wrong TYPE (invalid-argument.ts: TypeError = wrong type); the library says RangeError.
+  { name: 'option: timeoutMs: -5', call: (c) => c.d.readKeys({ timeoutMs: -5 }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^readKeys: timeoutMs must be an integer from 1 to 3600000 ms, got -5$/] },
+  { name: 'option: timeoutMs: 1.5', call: (c) => c.d.preemptAndAbort({ key: KEY1, preemptKey: KEY2, type: 'we-ro', timeoutMs: 1.5 }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^preemptAndAbort: timeoutMs must be an integer from 1 to 3600000 ms, got 1\.5$/] },
+  // A string is the wrong TYPE (invalid-argument.ts: TypeError = wrong type).
   { name: "option: timeoutMs: '100' (a string)", call: (c) => c.d.register({ newKey: KEY1, timeoutMs: bad('100') }), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^register: timeoutMs must be a number of milliseconds, got "100" \(string\)$/] },
   { name: 'option: signal: {}', call: (c) => c.d.reserve({ key: KEY1, type: 'we-ro', signal: bad({}) }), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^reserve: signal must be an AbortSignal$/] },
-  // PR IN calls ignore unknown option names: the typo below silently keeps the 30 s default.
-  { name: 'option: readKeys({timeoutMS}) (typo)', call: (c) => c.d.readKeys(bad({ timeoutMS: 1000 })), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/read-keys/, /"timeoutMS"/] },
+  // PR IN calls refuse unknown option names too: a typo must not silently keep the 30 s default.
+  { name: 'option: readKeys({timeoutMS}) (typo)', call: (c) => c.d.readKeys(bad({ timeoutMS: 1000 })), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^readKeys: /, /"timeoutMS"/] },
 ];
 
 const OPEN_ROWS: Row[] = [
@@ -172,8 +172,8 @@ const PATH_ROWS: Row[] = [
   { name: "path: ''", call: () => pr.open(''), cls: T, code: 'ERR_INVALID_PATH', msg: () => [/^device path must be a non-empty string, got an empty string$/] },
   { name: 'path: a number', call: () => pr.open(bad(42)), cls: T, code: 'ERR_INVALID_PATH', msg: () => [/^device path must be a non-empty string, got number$/] },
   { name: 'path: undefined', call: () => pr.open(bad(undefined)), cls: T, code: 'ERR_INVALID_PATH', msg: () => [/^device path must be a non-empty string, got undefined$/] },
-  // lib/device-path.ts:92 takes the parent of /sys/dev/block/M:m lexically (join(sys, '..') is
-  // /sys/dev/block), so the hint reads "use /dev/block" instead of the whole disk.
+  // The hint names the whole disk, found from the partition's canonical sysfs directory
+  // (transport/device-path.ts), not from the /sys/dev/block/M:m link.
   {
     name: 'path: a partition (/dev/sdX1)',
     call: (c) => pr.open(c.part7),
@@ -262,14 +262,13 @@ const ABORT_ROWS: Row[] = [
 
 const TUR = Buffer.alloc(6); // TEST UNIT READY
 const LOW_LEVEL_ROWS: Row[] = [
-  // Device.execute (lib/device.ts:224-233) hands unchecked input to the transport: a short CDB
-  // surfaces as the addon's bare RangeError (no code, no path), an unknown direction is sent as
-  // 'none' (transport-common.ts directionCode), a negative allocationLength is Node's Buffer error.
+  // Device.execute checks its request before the transport sees it (device-options.ts): a short
+  // CDB, an unknown direction and a negative allocationLength are argument errors, nothing is sent.
   { name: 'execute: 3-byte cdb', call: (c) => c.d.execute({ cdb: Buffer.alloc(3), direction: 'none' }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^execute: /, /cdb/] },
   { name: "execute: direction 'sideways'", call: (c) => c.d.execute({ cdb: TUR, direction: bad('sideways') }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^execute: /, /direction/] },
   { name: 'execute: allocationLength -1', call: (c) => c.d.execute({ cdb: Buffer.from([0x12, 0, 0, 0, 96, 0]), direction: 'in', allocationLength: -1 }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^execute: /, /allocationLength/] },
-  // lib/device.ts:414/421: READ CAPACITY is sent before the LBA / data are checked; a non-Buffer
-  // `data` is a wrong type (ArgumentTypeError), not a range error.
+  // The LBA and data are checked before READ CAPACITY is sent; a non-Buffer `data` is a wrong
+  // type (ArgumentTypeError), not a range error.
   { name: 'readBlocks: lba -1', call: (c) => c.d.readBlocks(-1), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^readBlocks: lba must be an integer from 0 to 4294967295, got -1$/] },
   { name: "writeBlocks: data 'zz' (not a Buffer)", call: (c) => c.d.writeBlocks(0, bad('zz')), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^writeBlocks: data must be/] },
 ];
@@ -602,8 +601,8 @@ describe('bad input: every wrong call rejects with a typed, explained error and 
     const outcome = await settle(() => b.execute({ cdb: Buffer.alloc(3), direction: 'none' }));
     expect(outcome.kind, describeOutcome(outcome)).toBe('rejected');
     await b.close();
-    // lib/sg-io-ioctl-transport.ts counts the command as running before the native call throws,
-    // so close() waits forever for it and never closes the fd.
+    // Guards a fixed bug: the SG_IO transport counted the command as running before the native
+    // call threw, so close() waited forever for it and never closed the fd.
     expect(fdsOpenOn(n1.sd), `fds still open on ${n1.sd} after close()`).toEqual([]);
   });
 
@@ -628,9 +627,8 @@ describe('bad input: every wrong call rejects with a typed, explained error and 
       })();`;
     const r = await child(script, [dev(map, 1, LUN_POS).sg]);
     const out = r.stdout.trim();
-    // lib/sg-async-channel.ts write(): toSyscallError() re-throws the native RangeError inside
-    // onResults(); native/addon.cc Drain() drops the exception MakeCallback left pending, so the
-    // 17th promise never settles.
+    // Guards a fixed bug: a native RangeError thrown while writing a queued command from the
+    // completion callback was dropped by the addon, and the 17th promise never settled.
     expect(out, `child exit ${r.status} ${r.signal ?? ''}: ${out} ${r.stderr.slice(0, 800)}`).not.toMatch(/"hung":true/);
     expect(r.status, `child exit ${r.status} ${r.signal ?? ''}: ${r.stderr.slice(0, 800)}`).toBe(0);
     expect(JSON.parse(out)).toMatchObject({ ok: 16, last: 'rejected' });

@@ -59,7 +59,8 @@ function tally(os: Outcome<unknown>[]): Record<string, number> {
 
 /** Commands the transport has handed to the kernel and not yet got back (abandoned ones included). */
 function inFlight(d: pr.Device): number {
-  return (d as unknown as { transport: { inFlight: number } }).transport.inFlight;
+  // Test scaffolding: Device → its CommandLoop (private `commands`) → the transport.
+  return (d as unknown as { commands: { transport: { inFlight: number } } }).commands.transport.inFlight;
 }
 
 async function until(pred: () => boolean | Promise<boolean>, ms: number, what: string, stepMs = 100): Promise<void> {
