@@ -36,6 +36,17 @@ export default defineConfig({
           hookTimeout: 900_000,
         },
       },
+      {
+        test: {
+          // Packs the tarball, installs it with no compiler, boots a 1 x 1 lab (test/package).
+          name: 'package',
+          include: ['test/package/**/*.test.ts'],
+          environment: 'node',
+          setupFiles: ['test/lab/event-loop-watch.ts'],
+          testTimeout: 900_000,
+          hookTimeout: 900_000,
+        },
+      },
     ],
   },
 });

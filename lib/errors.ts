@@ -33,6 +33,7 @@ export class ScsiPrError extends Error {
    * Empty when none. Like `CallReport.unitAttentions` on success.
    */
   unitAttentions: DecodedSense[] = [];
+  /** Raised by scsi-pr; public so that wrappers and tests can make one. */
   constructor(code: ErrorCode | SystemErrorCode, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -50,7 +51,7 @@ export class SyscallError extends ScsiPrError {
   readonly errno: number;
   /** The system call that failed: `'open'`, `'ioctl'`, `'write'`, `'read'`, `'poll'`, `'stat'`. */
   readonly syscall: string;
-  /** `fields.code` is libuv's name of the errno, as the native module and node:fs report it. */
+  /** Raised by scsi-pr; `fields.code` is libuv's name of the errno, as the native module and node:fs report it. */
   constructor(message: string, fields: { code: string; errno: number; syscall: string }, context: ErrorContext = {}) {
     super(fields.code as SystemErrorCode, message, context);
     this.errno = fields.errno;
@@ -59,12 +60,7 @@ export class SyscallError extends ScsiPrError {
 }
 
 /** Codes of {@link DeviceError}. */
-export type DeviceErrorCode =
-  | typeof ErrorCodes.ERR_DEVICE_NOT_FOUND
-  | typeof ErrorCodes.ERR_NOT_A_DEVICE
-  | typeof ErrorCodes.ERR_PARTITION
-  | typeof ErrorCodes.ERR_NOT_SCSI
-  | typeof ErrorCodes.ERR_NO_SG_NODE;
+export type DeviceErrorCode = Extract<ErrorCode, 'ERR_DEVICE_NOT_FOUND' | 'ERR_NOT_A_DEVICE' | 'ERR_PARTITION' | 'ERR_NOT_SCSI' | 'ERR_NO_SG_NODE'>;
 
 /** The path cannot be used as a SCSI device (missing, directory, partition, not SCSI…). */
 export class DeviceError extends ScsiPrError {
@@ -73,6 +69,7 @@ export class DeviceError extends ScsiPrError {
   readonly errno?: number;
   /** When a file-system lookup failed: its system call. */
   readonly syscall?: string;
+  /** Raised by scsi-pr; public so that wrappers and tests can make one. */
   constructor(code: DeviceErrorCode, message: string, context: ErrorContext = {}, fs?: { errno?: number; syscall?: string; cause?: unknown }) {
     super(code, message, context, fs?.cause === undefined ? undefined : { cause: fs.cause });
     if (fs?.errno !== undefined) this.errno = fs.errno;
@@ -89,6 +86,7 @@ export class TransportError extends ScsiPrError {
   readonly driverStatus: number;
   /** Linux `DID_*` name of the host status, e.g. `'DID_TRANSPORT_DISRUPTED'`. */
   readonly hostStatusName: string;
+  /** Raised by scsi-pr; public so that wrappers and tests can make one. */
   constructor(message: string, fields: { hostStatus: number; driverStatus: number; hostStatusName: string }, context: ErrorContext = {}) {
     super('ERR_TRANSPORT', message, context);
     this.hostStatus = fields.hostStatus;
@@ -100,6 +98,7 @@ export class TransportError extends ScsiPrError {
 /** The device returned RESERVATION CONFLICT (status 0x18). */
 export class ReservationConflictError extends ScsiPrError {
   declare readonly code: typeof ErrorCodes.ERR_RESERVATION_CONFLICT;
+  /** Raised by scsi-pr; public so that wrappers and tests can make one. */
   constructor(message: string, context: ErrorContext = {}) {
     super('ERR_RESERVATION_CONFLICT', message, context);
   }
@@ -110,6 +109,7 @@ export class ScsiSenseError extends ScsiPrError {
   declare readonly code: SenseErrorCode;
   /** The decoded sense data: sense key, ASC/ASCQ and their names. */
   readonly sense: DecodedSense;
+  /** Raised by scsi-pr; public so that wrappers and tests can make one. */
   constructor(message: string, sense: DecodedSense, context: ErrorContext = {}) {
     super(senseErrorCode(sense), message, context);
     this.sense = sense;
@@ -117,15 +117,7 @@ export class ScsiSenseError extends ScsiPrError {
 }
 
 /** Codes of {@link ScsiSenseError}, one per sense key that has its own. */
-export type SenseErrorCode =
-  | typeof ErrorCodes.ERR_NOT_READY
-  | typeof ErrorCodes.ERR_MEDIUM_ERROR
-  | typeof ErrorCodes.ERR_HARDWARE_ERROR
-  | typeof ErrorCodes.ERR_ILLEGAL_REQUEST
-  | typeof ErrorCodes.ERR_UNIT_ATTENTION
-  | typeof ErrorCodes.ERR_DATA_PROTECT
-  | typeof ErrorCodes.ERR_ABORTED_COMMAND
-  | typeof ErrorCodes.ERR_CHECK_CONDITION;
+export type SenseErrorCode = Extract<ErrorCode, 'ERR_NOT_READY' | 'ERR_MEDIUM_ERROR' | 'ERR_HARDWARE_ERROR' | 'ERR_ILLEGAL_REQUEST' | 'ERR_UNIT_ATTENTION' | 'ERR_DATA_PROTECT' | 'ERR_ABORTED_COMMAND' | 'ERR_CHECK_CONDITION'>;
 
 function senseErrorCode(sense: DecodedSense): SenseErrorCode {
   switch (sense.senseKey) {
@@ -147,6 +139,7 @@ export class ScsiStatusError extends ScsiPrError {
   readonly status: number;
   /** Its name, e.g. `'BUSY'`. */
   readonly statusName: string;
+  /** Raised by scsi-pr; public so that wrappers and tests can make one. */
   constructor(message: string, fields: { status: number; statusName: string }, context: ErrorContext = {}) {
     super(fields.statusName === 'BUSY' ? 'ERR_BUSY' : fields.statusName === 'TASK SET FULL' ? 'ERR_TASK_SET_FULL' : 'ERR_SCSI_STATUS', message, context);
     this.status = fields.status;
@@ -159,6 +152,7 @@ export class TimeoutError extends ScsiPrError {
   declare readonly code: typeof ErrorCodes.ERR_TIMEOUT;
   /** The timeout that expired (ms). */
   readonly timeoutMs: number;
+  /** Raised by scsi-pr; public so that wrappers and tests can make one. */
   constructor(message: string, timeoutMs: number, context: ErrorContext = {}) {
     super('ERR_TIMEOUT', message, context);
     this.timeoutMs = timeoutMs;
@@ -168,6 +162,7 @@ export class TimeoutError extends ScsiPrError {
 /** The caller's AbortSignal fired before the command was submitted or completed. */
 export class AbortError extends ScsiPrError {
   declare readonly code: typeof ErrorCodes.ABORT_ERR;
+  /** Raised by scsi-pr; public so that wrappers and tests can make one. */
   constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
     super('ABORT_ERR', message, context, options);
   }
@@ -176,6 +171,7 @@ export class AbortError extends ScsiPrError {
 /** The device answered with data that does not parse (too short, inconsistent lengths, …). */
 export class MalformedResponseError extends ScsiPrError {
   declare readonly code: typeof ErrorCodes.ERR_MALFORMED_RESPONSE;
+  /** Raised by scsi-pr; public so that wrappers and tests can make one. */
   constructor(message: string, context: ErrorContext = {}) {
     super('ERR_MALFORMED_RESPONSE', message, context);
   }
@@ -184,6 +180,7 @@ export class MalformedResponseError extends ScsiPrError {
 /** The device was closed while the operation was pending, or used after close. */
 export class DeviceClosedError extends ScsiPrError {
   declare readonly code: typeof ErrorCodes.ERR_DEVICE_CLOSED;
+  /** Raised by scsi-pr; public so that wrappers and tests can make one. */
   constructor(message: string, context: ErrorContext = {}) {
     super('ERR_DEVICE_CLOSED', message, context);
   }

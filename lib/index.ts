@@ -21,6 +21,8 @@
 // ---- one device ------------------------------------------------------------
 export { open, Device, DEFAULT_TIMEOUT_MS } from './device';
 export type { OpenOptions, CallOptions, CallReport, DeviceInfo, PrOutResult, InquiryResult, Capacity, ExecuteRequest, ExecuteResult } from './device';
+export type { DataDirection } from './transport/scsi-transport';
+export type { Designator, DesignatorAssociation, DesignatorType } from './scsi/inquiry';
 export {
   readKeys,
   readReservation,
@@ -37,7 +39,11 @@ export {
   replaceLostReservation,
   type PathOrDevice,
   type OneShotOptions,
+  type PrInFunction,
+  type PrOutFunction,
 } from './pr-api';
+export type { PrInMethod, PrOutMethod, PrInResult } from './scsi/pr-service-actions';
+export type { PrOutOptions } from './device-pr-methods';
 export type { ReadKeysResult, ReadReservationResult, Reservation, ReportCapabilitiesResult, ReadFullStatusResult, FullStatusRegistration } from './scsi/pr-in-parsers';
 export type {
   RegisterOptions,
@@ -77,7 +83,7 @@ export {
   type UnknownTransportId,
 } from './scsi/transport-id';
 export { parseTransportId, formatTransportId } from './scsi/transport-id-text';
-export { decodeSense, formatSense, senseKeyName, type DecodedSense } from './scsi/sense';
+export { decodeSense, formatSense, senseKeyName, type DecodedSense, type SenseDescriptor, type SenseKeySpecific } from './scsi/sense';
 export { ascName } from './scsi/asc-names';
 export { toJSONSafe } from './hex-inspect';
 
@@ -96,6 +102,8 @@ export {
   MalformedResponseError,
   DeviceClosedError,
   type ErrorContext,
+  type DeviceErrorCode,
+  type SenseErrorCode,
 } from './errors';
 export { ArgumentTypeError, ArgumentRangeError, type InvalidArgumentCode } from './invalid-argument';
 
@@ -127,8 +135,9 @@ export {
   type SharedVolumeGroupDevice,
   type VgsRecord,
   type ReportParseOptions,
+  type DeviceDiscoveryErrorCode,
 } from './fencing/lvm-volume-groups';
-export { type Runner, type RunOptions, type RunResult } from './fencing/command-runner';
+export { execFileRunner, type Runner, type RunOptions, type RunResult } from './fencing/command-runner';
 export { expandDevices, multipathPaths, sysfsWwid, type ExpandDevicesOptions, type ExpandedDevice } from './transport/device-expansion';
 export {
   serviceStart,

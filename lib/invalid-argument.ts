@@ -3,20 +3,16 @@
  * plain `TypeError` / `RangeError` instances (like Node's own ERR_INVALID_ARG_*),
  * carrying a string `code` so callers can branch without matching messages.
  */
-import type { ErrorCodes } from './error-codes';
+import type { ErrorCode } from './error-codes';
 
-/** Codes used on argument errors. */
-export type InvalidArgumentCode =
-  | typeof ErrorCodes.ERR_INVALID_KEY
-  | typeof ErrorCodes.ERR_INVALID_RESERVATION_TYPE
-  | typeof ErrorCodes.ERR_INVALID_OPTION
-  | typeof ErrorCodes.ERR_INVALID_TRANSPORT_ID
-  | typeof ErrorCodes.ERR_INVALID_PATH;
+/** Codes used on argument errors (a subset of {@link ErrorCode}). */
+export type InvalidArgumentCode = Extract<ErrorCode, 'ERR_INVALID_KEY' | 'ERR_INVALID_RESERVATION_TYPE' | 'ERR_INVALID_OPTION' | 'ERR_INVALID_TRANSPORT_ID' | 'ERR_INVALID_PATH'>;
 
 /** A TypeError with a `code`: the argument has the wrong type. */
 export class ArgumentTypeError extends TypeError {
   /** Which kind of argument was refused. */
   readonly code: InvalidArgumentCode;
+  /** Raised by scsi-pr; public so that wrappers and tests can make one. */
   constructor(code: InvalidArgumentCode, message: string) {
     super(message);
     this.name = 'ArgumentTypeError';
@@ -28,6 +24,7 @@ export class ArgumentTypeError extends TypeError {
 export class ArgumentRangeError extends RangeError {
   /** Which kind of argument was refused. */
   readonly code: InvalidArgumentCode;
+  /** Raised by scsi-pr; public so that wrappers and tests can make one. */
   constructor(code: InvalidArgumentCode, message: string) {
     super(message);
     this.name = 'ArgumentRangeError';

@@ -16,6 +16,7 @@ export interface StatusOptions {
   key: KeyInput;
   timeoutMs?: number;
   open?: OpenOptions;
+  /** Called each time an LU is done (see {@link ProgressEvent}). */
   onProgress?: (event: ProgressEvent) => void;
 }
 

@@ -129,6 +129,7 @@ export class DeviceDiscoveryError extends ScsiPrError {
   readonly exitCode?: number | null;
   /** Its standard error, when it ran. */
   readonly stderr?: string;
+  /** Raised by scsi-pr; public so that wrappers and tests can make one. */
   constructor(code: DeviceDiscoveryErrorCode, message: string, fields: { command?: string; exitCode?: number | null; stderr?: string; cause?: unknown } = {}) {
     super(code, message, {}, fields.cause !== undefined ? { cause: fields.cause } : undefined);
     if (fields.command !== undefined) this.command = fields.command;

@@ -31,6 +31,7 @@ export interface UnfenceOptions {
   type?: ReservationTypeInput;
   timeoutMs?: number;
   open?: OpenOptions;
+  /** Called each time an LU is done (see {@link ProgressEvent}). */
   onProgress?: (event: ProgressEvent) => void;
 }
 

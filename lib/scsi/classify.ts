@@ -63,7 +63,7 @@ const MIDLAYER_DERIVED_HOST: ReadonlySet<number> = new Set([
  *    NO SENSE, RECOVERED ERROR and COMPLETED mean the command completed, so
  *    they are success. If the sense bytes are empty or undecodable the error
  *    still is a ScsiSenseError, whose `sense` has `format: 'unknown'` (see
- *    {@link undecodableSense}) and code `'ERR_CHECK_CONDITION'`.
+ *    `undecodableSense`) and code `'ERR_CHECK_CONDITION'`.
  * 4. **Other status** — GOOD and CONDITION MET are success; anything else
  *    (BUSY, TASK SET FULL, ACA ACTIVE, TASK ABORTED, …) → {@link ScsiStatusError}.
  *

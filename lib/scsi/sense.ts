@@ -114,7 +114,7 @@ export interface SenseDescriptor {
 export interface DecodedSense {
   /**
    * 'fixed' (0x70/0x71) or 'descriptor' (0x72/0x73). `'unknown'` only appears in
-   * a DecodedSense built by {@link undecodableSense} for a CHECK CONDITION whose
+   * a DecodedSense built by `undecodableSense` for a CHECK CONDITION whose
    * sense bytes are missing or not in a standard format.
    */
   format: 'fixed' | 'descriptor' | 'unknown';

@@ -81,7 +81,7 @@ function checkPath(path: unknown, what: string): asserts path is string {
  * disk, an LVM or crypt dm device, a path that does not exist) gives
  * `[device]` unchanged.
  *
- * @param root Where sysfs is mounted (default {@link sysfsRoot}: `$SCSI_PR_SYSFS_ROOT` or `/sys`).
+ * @param root Where sysfs is mounted (default: `$SCSI_PR_SYSFS_ROOT` or `/sys`).
  * @throws ArgumentTypeError (`ERR_INVALID_PATH`) when `device` is not a non-empty string.
  */
 export function multipathPaths(device: string, root: string = sysfsRoot()): string[] {
@@ -105,7 +105,7 @@ function multipathPathsOfReal(device: string, real: string, root: string): strin
  * reads `/sys/block/NAME/device/wwid` (NVMe: `/sys/block/NAME/wwid`); a
  * partition reads its disk's. Symlinks (`/dev/disk/by-id/…`) are resolved first.
  *
- * @param root Where sysfs is mounted (default {@link sysfsRoot}: `$SCSI_PR_SYSFS_ROOT` or `/sys`).
+ * @param root Where sysfs is mounted (default: `$SCSI_PR_SYSFS_ROOT` or `/sys`).
  * @returns The trimmed WWID, or undefined when sysfs has none (dm devices, old kernels, no such device).
  * @throws ArgumentTypeError (`ERR_INVALID_PATH`) when the path is not a non-empty string.
  */
