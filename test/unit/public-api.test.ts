@@ -37,6 +37,7 @@ const RUNTIME_EXPORTS = [
   'decodeSense',
   'decodeTransportId',
   'encodeTransportId',
+  'execFileRunner',
   'expandDevices',
   'fence',
   'fenceScsiKey',
@@ -82,6 +83,21 @@ const RUNTIME_EXPORTS = [
 
 /** The type-only exports (interfaces and type aliases). */
 const TYPE_EXPORTS = [
+  'DataDirection',
+  'Designator',
+  'DesignatorAssociation',
+  'DesignatorType',
+  'PrInFunction',
+  'PrOutFunction',
+  'PrInMethod',
+  'PrOutMethod',
+  'PrInResult',
+  'PrOutOptions',
+  'SenseDescriptor',
+  'SenseKeySpecific',
+  'DeviceErrorCode',
+  'SenseErrorCode',
+  'DeviceDiscoveryErrorCode',
   'CallOptions',
   'CallReport',
   'Capacity',
@@ -254,7 +270,7 @@ describe('the public API (lib/index.ts)', () => {
   it('package.json exports only the main entry and package.json', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { main: string; types: string; exports: unknown };
     expect(pkg.exports).toEqual({
-      '.': { types: './dist/index.d.ts', require: './dist/index.js', default: './dist/index.js' },
+      '.': { types: './dist/index.d.ts', require: './dist/index.js', import: './dist/index.js', default: './dist/index.js' },
       './package.json': './package.json',
     });
     expect(pkg.main).toBe('dist/index.js');
