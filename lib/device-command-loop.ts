@@ -11,7 +11,7 @@ import type { DecodedSense } from './scsi/sense';
 import { AbortError, DeviceClosedError, MalformedResponseError, ScsiPrError, ScsiSenseError } from './errors';
 import { retryDecision, type RetryOptions } from './retry-policy';
 import type { CallOptions } from './device-options';
-import type { DataDirection, ScsiTransport } from './transport/scsi-transport';
+import type { DataDirection, ResetLevel, ScsiTransport } from './transport/scsi-transport';
 import { onAbort } from './transport/abort-listener';
 import { acquireDataIn, releaseDataIn } from './transport/data-in-pool';
 
@@ -58,6 +58,12 @@ export class CommandLoop {
   /** true once close() was called. */
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** A reset through the sg driver (see ScsiTransport.reset); refused once closed. */
+  async reset(level: ResetLevel, escalate: boolean): Promise<void> {
+    if (this.closed) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path });
+    await this.transport.reset(level, escalate);
   }
 
   /** Closes the transport; commands in flight reject with DeviceClosedError. Idempotent. */

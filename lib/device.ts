@@ -29,7 +29,8 @@ import {
   type ReserveOptions,
 } from './scsi/pr-out-requests';
 import { PR_IN_ACTIONS, PR_OUT_ACTIONS, prInAction, type PrInMethod, type PrInResult, type PrOutMethod } from './scsi/pr-service-actions';
-import { inquiryCdb, read10Cdb, readCapacity10Cdb, testUnitReadyCdb, write10Cdb } from './scsi/cdb';
+import { inquiryCdb, read10Cdb, readCapacity10Cdb, release6Cdb, reserve6Cdb, testUnitReadyCdb, write10Cdb } from './scsi/cdb';
+import { RESET_LEVELS, type ResetLevel } from './transport/scsi-transport';
 import { parseDeviceIdentificationVpd, parseStandardInquiry, parseUnitSerialVpd, wwnOf } from './scsi/inquiry';
 import { withHexInspect } from './hex-inspect';
 import { CommandLoop } from './device-command-loop';
@@ -198,6 +199,51 @@ export class Device implements AsyncDisposable {
   /** REPLACE LOST RESERVATION with `newKey` and `type`. */
   replaceLostReservation(options: ReplaceLostReservationOptions & CallOptions): Promise<PrOutResult> {
     return this.prOut('replaceLostReservation', options);
+  }
+
+  // ---- SCSI-2 reservations and resets -------------------------------------------
+
+  /**
+   * SCSI-2 RESERVE(6) of the whole logical unit for this I_T nexus (this path
+   * only): other initiators' commands then get RESERVATION CONFLICT until
+   * `release6()`, a reset, or a power loss. Not persistent, not shared with the
+   * node's other paths, and refused with RESERVATION CONFLICT where a
+   * persistent reservation or another SCSI-2 reservation exists. For fencing
+   * use persistent reservations (`register`, `reserve`, `preemptAndAbort`).
+   */
+  async reserve6(options: CallOptions = {}): Promise<PrOutResult> {
+    const out = await this.commands.run(reserve6Cdb(), 'none', null, checkCallOptions(options, 'reserve6', true));
+    return withHexInspect({ action: 'reserve6', durationMs: out.result.durationMs, unitAttentions: out.unitAttentions });
+  }
+
+  /** SCSI-2 RELEASE(6): ends this I_T nexus's RESERVE(6) reservation (GOOD, and no effect, when it holds none). */
+  async release6(options: CallOptions = {}): Promise<PrOutResult> {
+    const out = await this.commands.run(release6Cdb(), 'none', null, checkCallOptions(options, 'release6', true));
+    return withHexInspect({ action: 'release6', durationMs: out.result.durationMs, unitAttentions: out.unitAttentions });
+  }
+
+  /**
+   * Reset through the sg driver (ioctl SG_SCSI_RESET, needs CAP_SYS_ADMIN and
+   * CAP_SYS_RAWIO): `'device'` (a LOGICAL UNIT RESET: ends SCSI-2 reservations;
+   * persistent reservations and registrations survive it), `'target'`, `'bus'`
+   * or `'host'` (every device behind the adapter). Every other I_T nexus then
+   * sees a UNIT ATTENTION (29h). With `escalate: true` the kernel may go on to a
+   * wider reset when this one fails (default: it does not).
+   *
+   * @throws ArgumentRangeError (`ERR_INVALID_OPTION`) for an unknown level, before any I/O;
+   *   SyscallError when the driver refuses or the reset fails (EACCES, EBUSY, EIO, EOPNOTSUPP…);
+   *   DeviceClosedError after close.
+   */
+  async reset(level: ResetLevel, options: { escalate?: boolean } = {}): Promise<void> {
+    if (!(RESET_LEVELS as readonly unknown[]).includes(level)) {
+      throw new ArgumentRangeError('ERR_INVALID_OPTION', `reset: level must be one of ${RESET_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+    }
+    if (typeof options !== 'object' || options === null) throw new ArgumentTypeError('ERR_INVALID_OPTION', 'reset: options must be an object');
+    const { escalate, ...rest } = options;
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0) throw new ArgumentRangeError('ERR_INVALID_OPTION', `reset: unknown option ${JSON.stringify(unknown[0])} (allowed: escalate)`);
+    if (escalate !== undefined && typeof escalate !== 'boolean') throw new ArgumentTypeError('ERR_INVALID_OPTION', 'reset: escalate must be a boolean');
+    await this.commands.reset(level, escalate ?? false);
   }
 
   // ---- identification and data ------------------------------------------------

@@ -21,7 +21,7 @@
 // ---- one device ------------------------------------------------------------
 export { open, Device, DEFAULT_TIMEOUT_MS } from './device';
 export type { OpenOptions, CallOptions, CallReport, DeviceInfo, PrOutResult, InquiryResult, Capacity, ExecuteRequest, ExecuteResult } from './device';
-export type { DataDirection } from './transport/scsi-transport';
+export type { DataDirection, ResetLevel } from './transport/scsi-transport';
 export type { Designator, DesignatorAssociation, DesignatorType } from './scsi/inquiry';
 export {
   readKeys,

@@ -7,6 +7,7 @@
 //     .write(packId, cdb, dir, data, sense, ms)       write(2) of an sg_io_hdr (sg v3 async submit)
 //     .close()                                        stop polling; call before closeDevice
 //   sgIo(fd, cdb, dir, data, sense, ms) -> Promise    ioctl(SG_IO) on the libuv thread pool
+//   sgReset(fd, value) -> Promise                    ioctl(SG_SCSI_RESET) on the libuv thread pool
 //
 // Failed system calls throw/reject like Node's fs: Error with code, errno (negative), syscall, path.
 #include <napi.h>
@@ -21,6 +22,14 @@
 #include <unistd.h>
 
 namespace {
+
+// Newer than glibc's <scsi/sg.h> (the kernel's uapi header has them since 3.x).
+#ifndef SG_SCSI_RESET_TARGET
+#define SG_SCSI_RESET_TARGET 4
+#endif
+#ifndef SG_SCSI_RESET_NO_ESCALATE
+#define SG_SCSI_RESET_NO_ESCALATE 0x100
+#endif
 
 constexpr int kMaxCdb = 16;
 constexpr int kMaxSense = 96;
@@ -323,11 +332,57 @@ Napi::Value SgIo(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// SG_SCSI_RESET blocks until the reset (and any escalation) is done: run it on the thread pool.
+class SgResetWorker : public Napi::AsyncWorker {
+ public:
+  SgResetWorker(Napi::Env env, int fd, int value)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fd_(fd), value_(value) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    int value = value_;
+    int rc;
+    do {
+      rc = ioctl(fd_, SG_SCSI_RESET, &value);
+    } while (rc < 0 && errno == EINTR);
+    err_ = rc < 0 ? errno : 0;
+  }
+
+  void OnOK() override {
+    if (err_ != 0) {
+      deferred_.Reject(SyscallError(Env(), err_, "ioctl").Value());
+    } else {
+      deferred_.Resolve(Env().Undefined());
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int fd_;
+  int value_;
+  int err_ = 0;
+};
+
+Napi::Value SgReset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "expected (fd, value)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* worker = new SgResetWorker(env, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openDevice", Napi::Function::New(env, OpenDevice));
   exports.Set("closeDevice", Napi::Function::New(env, CloseDevice));
   exports.Set("sgVersion", Napi::Function::New(env, SgVersion));
   exports.Set("sgIo", Napi::Function::New(env, SgIo));
+  exports.Set("sgReset", Napi::Function::New(env, SgReset));
   exports.Set("SgPoller", SgPoller::Define(env));
   Napi::Object dir = Napi::Object::New(env);
   dir.Set("NONE", SG_DXFER_NONE);
@@ -335,6 +390,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dir.Set("FROM_DEV", SG_DXFER_FROM_DEV);
   exports.Set("DXFER", dir);
   exports.Set("SG_MAX_QUEUE", SG_MAX_QUEUE);
+  Napi::Object reset = Napi::Object::New(env);
+  reset.Set("NOTHING", SG_SCSI_RESET_NOTHING);
+  reset.Set("DEVICE", SG_SCSI_RESET_DEVICE);
+  reset.Set("BUS", SG_SCSI_RESET_BUS);
+  reset.Set("HOST", SG_SCSI_RESET_HOST);
+  reset.Set("TARGET", SG_SCSI_RESET_TARGET);
+  reset.Set("NO_ESCALATE", SG_SCSI_RESET_NO_ESCALATE);
+  exports.Set("SG_SCSI_RESET", reset);
   return exports;
 }
 

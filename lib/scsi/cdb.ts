@@ -6,6 +6,8 @@
 import { ArgumentRangeError, ArgumentTypeError } from '../invalid-argument';
 
 const OP_TEST_UNIT_READY = 0x00;
+const OP_RESERVE_6 = 0x16;
+const OP_RELEASE_6 = 0x17;
 const OP_INQUIRY = 0x12;
 const OP_READ_CAPACITY_10 = 0x25;
 const OP_READ_10 = 0x28;
@@ -61,6 +63,24 @@ export function prOutCdb(action: number, scope: number, type: number, parameterL
   cdb[1] = action;
   cdb[2] = (scope << 4) | type;
   cdb.writeUInt32BE(parameterListLength, 5);
+  return cdb;
+}
+
+/**
+ * SCSI-2 RESERVE(6) (0x16) of the whole logical unit: no extent, no third
+ * party (SPC-2 §7.21; obsolete in SPC-3 and later, still implemented by most
+ * targets). The reservation belongs to the I_T nexus that sends it.
+ */
+export function reserve6Cdb(): Buffer {
+  const cdb = Buffer.alloc(6);
+  cdb[0] = OP_RESERVE_6;
+  return cdb;
+}
+
+/** SCSI-2 RELEASE(6) (0x17) of a whole-unit reservation held by this I_T nexus (SPC-2 §7.17). */
+export function release6Cdb(): Buffer {
+  const cdb = Buffer.alloc(6);
+  cdb[0] = OP_RELEASE_6;
   return cdb;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The one typed view of the native addon (native/addon.cc) and its loader.
  * The addon is syscalls only: open/close, SG_GET_VERSION_NUM, sg v3 async
- * write + uv_poll/read (SgPoller), and SG_IO on the thread pool.
+ * write + uv_poll/read (SgPoller), SG_IO and SG_SCSI_RESET on the thread pool.
  */
 import { join } from 'node:path';
 
@@ -46,9 +46,13 @@ export interface NativeBinding {
   closeDevice(fd: number): void;
   sgVersion(fd: number): number;
   sgIo(fd: number, cdb: Buffer, direction: number, data: Buffer | null, sense: Buffer, timeoutMs: number): Promise<NativeCompletion>;
+  /** ioctl(SG_SCSI_RESET) with `value` (a level of {@link NativeBinding.SG_SCSI_RESET}, optionally | NO_ESCALATE) on the thread pool. */
+  sgReset(fd: number, value: number): Promise<void>;
   SgPoller: new (fd: number, onResults: (error: NativeSyscallError | null, results: NativeCompletion[]) => void) => NativeSgPoller;
   DXFER: NativeDxfer;
   SG_MAX_QUEUE: number;
+  /** The values of <scsi/sg.h> for SG_SCSI_RESET. */
+  SG_SCSI_RESET: { NOTHING: number; DEVICE: number; BUS: number; HOST: number; TARGET: number; NO_ESCALATE: number };
 }
 
 let cached: NativeBinding | undefined;

@@ -36,9 +36,22 @@ export interface ScsiTransport {
   submit(command: TransportCommand): Promise<RawResult>;
   /** Commands submitted and not yet completed (abandoned ones included). */
   readonly inFlight: number;
+  /**
+   * A reset through the sg driver (ioctl SG_SCSI_RESET): of the logical unit
+   * (`'device'`), the target, the bus or the whole host adapter. With
+   * `escalate`, the kernel's error handler may go on to a wider reset when this
+   * one fails. The fd stays open until the ioctl has returned.
+   */
+  reset(level: ResetLevel, escalate: boolean): Promise<void>;
   /** Rejects everything pending with DeviceClosedError and closes the fd. Idempotent. */
   close(): void;
 }
+
+/** How wide a reset is: the logical unit, its target, the bus, or the host adapter. */
+export type ResetLevel = 'device' | 'target' | 'bus' | 'host';
+
+/** Every {@link ResetLevel}, narrowest first. */
+export const RESET_LEVELS: readonly ResetLevel[] = Object.freeze(['device', 'target', 'bus', 'host']);
 
 /** Grace period past the kernel's own timeout before the library gives up waiting. */
 export const TIMEOUT_GRACE_MS = 2_000;

@@ -6,10 +6,10 @@
  */
 import type { NativeBinding, NativeCompletion, NativeSgPoller, NativeSyscallError } from './native';
 import type { RawResult } from '../scsi/raw-result';
-import type { ScsiTransport, TransportCommand } from './scsi-transport';
+import type { ResetLevel, ScsiTransport, TransportCommand } from './scsi-transport';
 import { TIMEOUT_GRACE_MS } from './scsi-transport';
-import { SyscallError } from '../errors';
-import { abortedError, closedInFlightError, directionCode, refusalBeforeSubmit, SENSE_BUFFER_LENGTH, timeoutError, toSyscallError } from './transport-common';
+import { DeviceClosedError, SyscallError } from '../errors';
+import { abortedError, closedInFlightError, directionCode, refusalBeforeSubmit, SENSE_BUFFER_LENGTH, sgReset, timeoutError, toSyscallError } from './transport-common';
 import { watch } from './watchdog';
 import { onAbort } from './abort-listener';
 
@@ -35,6 +35,9 @@ export class SgAsyncChannel implements ScsiTransport {
   private readonly poller: NativeSgPoller;
   private nextPackId = 1;
   private closed = false;
+  /** Resets whose ioctl may still be running on a pool thread: the fd is closed after them. */
+  private resets = 0;
+  private fdClosed = false;
   /** Sense buffers for commands in flight: one slab per channel, slots reused (no allocation per command). */
   private readonly freeSense: Buffer[];
 
@@ -67,6 +70,17 @@ export class SgAsyncChannel implements ScsiTransport {
     });
   }
 
+  async reset(level: ResetLevel, escalate: boolean): Promise<void> {
+    if (this.closed) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path });
+    this.resets++;
+    try {
+      await sgReset(this.native, this.fd, this.path, level, escalate);
+    } finally {
+      this.resets--;
+      this.maybeCloseFd();
+    }
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -76,7 +90,15 @@ export class SgAsyncChannel implements ScsiTransport {
     this.pending.clear();
     // After close the kernel finishes outstanding commands on its own and never
     // copies into our buffers again (no read() will come), so dropping them is safe.
-    this.native.closeDevice(this.fd);
+    this.maybeCloseFd();
+  }
+
+  /** The fd is closed only once no pool thread is inside ioctl(SG_SCSI_RESET) on it (no fd reuse race). */
+  private maybeCloseFd(): void {
+    if (this.closed && this.resets === 0 && !this.fdClosed) {
+      this.fdClosed = true;
+      this.native.closeDevice(this.fd);
+    }
   }
 
   private write(p: Pending): void {

@@ -6,9 +6,10 @@
  */
 import type { NativeBinding, NativeCompletion, NativeSyscallError } from './native';
 import type { RawResult } from '../scsi/raw-result';
-import type { ScsiTransport, TransportCommand } from './scsi-transport';
+import type { ResetLevel, ScsiTransport, TransportCommand } from './scsi-transport';
 import { TIMEOUT_GRACE_MS } from './scsi-transport';
-import { abortedError, closedInFlightError, directionCode, refusalBeforeSubmit, SENSE_BUFFER_LENGTH, timeoutError, toSyscallError } from './transport-common';
+import { abortedError, closedInFlightError, directionCode, refusalBeforeSubmit, SENSE_BUFFER_LENGTH, sgReset, timeoutError, toSyscallError } from './transport-common';
+import { DeviceClosedError } from '../errors';
 import { onAbort } from './abort-listener';
 
 /** SG_IO ioctl transport for one open device. */
@@ -73,6 +74,17 @@ export class SgIoIoctlTransport implements ScsiTransport {
         (e: NativeSyscallError) => fail(toSyscallError(e, this.path, command.cdb)),
       );
     });
+  }
+
+  async reset(level: ResetLevel, escalate: boolean): Promise<void> {
+    if (this.closed) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path });
+    this.running++;
+    try {
+      await sgReset(this.native, this.fd, this.path, level, escalate);
+    } finally {
+      this.running--;
+      this.maybeCloseFd();
+    }
   }
 
   close(): void {

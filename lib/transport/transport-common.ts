@@ -1,6 +1,6 @@
-/** Helpers shared by the two transports: header fields, and the errors a command can end with. */
+/** Helpers shared by the two transports: header fields, the errors a command can end with, and resets. */
 import type { NativeBinding, NativeSyscallError } from './native';
-import type { DataDirection, TransportCommand } from './scsi-transport';
+import type { DataDirection, ResetLevel, TransportCommand } from './scsi-transport';
 import { TIMEOUT_GRACE_MS } from './scsi-transport';
 import { AbortError, DeviceClosedError, SyscallError, TimeoutError } from '../errors';
 
@@ -45,4 +45,22 @@ export function timeoutError(path: string, command: TransportCommand): TimeoutEr
 /** The device was closed with the command in flight. */
 export function closedInFlightError(path: string): DeviceClosedError {
   return new DeviceClosedError(`${path}: device closed with the command in flight`, { path });
+}
+
+/**
+ * ioctl(SG_SCSI_RESET) of `level` on `fd`. A refusal by the driver (EACCES
+ * without CAP_SYS_ADMIN/CAP_SYS_RAWIO, EBUSY/EAGAIN while the host is in error
+ * recovery, EIO when the reset failed, EOPNOTSUPP/ENOTTY where the low-level
+ * driver has no such reset) is a SyscallError naming the reset.
+ */
+export async function sgReset(native: NativeBinding, fd: number, path: string, level: ResetLevel, escalate: boolean): Promise<void> {
+  const r = native.SG_SCSI_RESET;
+  const value = { device: r.DEVICE, target: r.TARGET, bus: r.BUS, host: r.HOST }[level] | (escalate ? 0 : r.NO_ESCALATE);
+  try {
+    await native.sgReset(fd, value);
+  } catch (e) {
+    const err = toSyscallError(e as NativeSyscallError, path);
+    if (err instanceof SyscallError) err.message = `${path}: ${level} reset refused: ${err.message}`;
+    throw err;
+  }
 }

@@ -7,7 +7,7 @@
 import { describe, it, expect } from 'vitest';
 import * as pr from '../../lib';
 import type { RawResult } from '../../lib';
-import type { ScsiTransport, TransportCommand } from '../../lib/transport/scsi-transport';
+import type { ResetLevel, ScsiTransport, TransportCommand } from '../../lib/transport/scsi-transport';
 
 class RecordingTransport implements ScsiTransport {
   readonly kind = 'sg-async' as const;
@@ -20,6 +20,11 @@ class RecordingTransport implements ScsiTransport {
     const data = command.direction === 'in' ? command.data : null;
     if (data && command.cdb[0] === 0x25) data.writeUInt32BE(0xfff, 0), data.writeUInt32BE(512, 4);
     return Promise.resolve({ status: 0, hostStatus: 0, driverStatus: 0, sense: Buffer.alloc(0), resid: 0, durationMs: 0, data });
+  }
+  readonly resets: Array<[ResetLevel, boolean]> = [];
+  reset(level: ResetLevel, escalate: boolean): Promise<void> {
+    this.resets.push([level, escalate]);
+    return Promise.resolve();
   }
   close(): void {
     this.closed = true;
@@ -115,3 +120,32 @@ describe('open: options are validated before the path is looked at', () => {
     expect(e.message).toMatch(msg);
   });
 });
+
+describe('Device: SCSI-2 and resets', () => {
+  it('reserve6 and release6 send RESERVE(6) and RELEASE(6) with no data', async () => {
+    const { d, t } = fakeDevice();
+    expect(await d.reserve6()).toMatchObject({ action: 'reserve6', unitAttentions: [] });
+    expect(await d.release6()).toMatchObject({ action: 'release6' });
+    expect(t.submitted.map((c) => [c.cdb.toString('hex'), c.direction, c.data])).toEqual([
+      ['160000000000', 'none', null],
+      ['170000000000', 'none', null],
+    ]);
+  });
+
+  it('reset passes the level and escalation on, and refuses a bad level or option before anything is sent', async () => {
+    const { d, t } = fakeDevice();
+    await d.reset('device');
+    await d.reset('host', { escalate: true });
+    expect(t.resets).toEqual([
+      ['device', false],
+      ['host', true],
+    ]);
+    await expect(d.reset(bad('lun'))).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message: expect.stringMatching(/^reset: level must be one of device, target, bus, host/) });
+    await expect(d.reset('device', bad({ escalate: 'yes' }))).rejects.toBeInstanceOf(pr.ArgumentTypeError);
+    await expect(d.reset('device', bad({ force: true }))).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    expect(t.resets).toHaveLength(2);
+    await d.close();
+    await expect(d.reset('device')).rejects.toBeInstanceOf(pr.DeviceClosedError);
+  });
+});
+

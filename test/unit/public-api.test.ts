@@ -84,6 +84,7 @@ const RUNTIME_EXPORTS = [
 /** The type-only exports (interfaces and type aliases). */
 const TYPE_EXPORTS = [
   'DataDirection',
+  'ResetLevel',
   'Designator',
   'DesignatorAssociation',
   'DesignatorType',

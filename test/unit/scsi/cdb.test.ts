@@ -4,6 +4,8 @@ import {
   prInCdb,
   prOutCdb,
   testUnitReadyCdb,
+  reserve6Cdb,
+  release6Cdb,
   inquiryCdb,
   readCapacity10Cdb,
   read10Cdb,
@@ -173,5 +175,12 @@ describe('prInRequest', () => {
     expectArgError(() => prInRequest('read-keys', 0), ArgumentRangeError, /read-keys.*allocationLength 0/);
     expectArgError(() => prInRequest('read-keys', 70000), ArgumentRangeError);
     expectArgError(() => prInRequest('read-keys', '10' as unknown as number), ArgumentTypeError);
+  });
+});
+
+describe('SCSI-2 RESERVE(6) / RELEASE(6)', () => {
+  it('are 6-byte CDBs of opcode 16h / 17h for the whole unit (no third party, no extent)', () => {
+    expect(reserve6Cdb()).toEqual(hex('16 00 00 00 00 00'));
+    expect(release6Cdb()).toEqual(hex('17 00 00 00 00 00'));
   });
 });

@@ -76,6 +76,9 @@ export class FakePoller implements NativeSgPoller {
 export class FakeNative implements NativeBinding {
   readonly DXFER = { NONE: -1, TO_DEV: -2, FROM_DEV: -3 };
   readonly SG_MAX_QUEUE = 16;
+  readonly SG_SCSI_RESET = { NOTHING: 0, DEVICE: 1, BUS: 2, HOST: 3, TARGET: 4, NO_ESCALATE: 0x100 };
+  /** sgReset calls in order, each settled by the test. */
+  readonly resets: Array<{ fd: number; value: number; resolve: () => void; reject: (e: Error) => void }> = [];
   /** 'poller.close <fd>', 'closeDevice <fd>' in call order. */
   readonly events: string[] = [];
   readonly pollers: FakePoller[] = [];
@@ -104,6 +107,12 @@ export class FakeNative implements NativeBinding {
 
   sgVersion(): number {
     return 30536;
+  }
+
+  sgReset(fd: number, value: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.resets.push({ fd, value, resolve, reject });
+    });
   }
 
   sgIo(fd: number, cdb: Buffer, direction: number, data: Buffer | null, sense: Buffer, timeoutMs: number): Promise<NativeCompletion> {

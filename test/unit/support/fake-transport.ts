@@ -23,7 +23,7 @@
 import { Device, type OpenOptions } from '../../../lib/device';
 import { AbortError, DeviceClosedError } from '../../../lib/errors';
 import type { RawResult } from '../../../lib/scsi/raw-result';
-import type { ScsiTransport, TransportCommand } from '../../../lib/transport/scsi-transport';
+import type { ResetLevel, ScsiTransport, TransportCommand } from '../../../lib/transport/scsi-transport';
 import { turns } from './event-loop';
 import { CHECK_CONDITION, FakeLogicalUnit, nexus, type DeviceResponse, type LogicalUnitOptions, type Nexus } from './fake-logical-unit';
 import { fixedSense } from './spc-bytes';
@@ -352,6 +352,14 @@ export class FakePath implements ScsiTransport {
       signal?.addEventListener('abort', onAbort, { once: true });
       void this.run(command, p, (raw, outcome) => settle(outcome, () => resolve(raw)));
     });
+  }
+
+  /** Resets asked of this path; the fake SAN does not simulate their effect. */
+  readonly resets: Array<[ResetLevel, boolean]> = [];
+
+  reset(level: ResetLevel, escalate: boolean): Promise<void> {
+    this.resets.push([level, escalate]);
+    return Promise.resolve();
   }
 
   close(): void {

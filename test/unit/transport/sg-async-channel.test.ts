@@ -152,3 +152,39 @@ describe('SgAsyncChannel', () => {
     expect(ch.inFlight).toBe(0);
   });
 });
+
+describe('SgAsyncChannel.reset', () => {
+  it('sends SG_SCSI_RESET with the level, NO_ESCALATE unless asked, on a pool thread', async () => {
+    const { native, ch } = channel();
+    const a = settle(ch.reset('device', false));
+    const b = settle(ch.reset('host', true));
+    expect(native.resets.map((r) => [r.fd, r.value])).toEqual([
+      [7, 1 | 0x100],
+      [7, 3],
+    ]);
+    for (const r of native.resets) r.resolve();
+    expect((await a).error).toBeUndefined();
+    expect((await b).error).toBeUndefined();
+  });
+
+  it('closes the fd only after a running reset returned, and refuses a reset once closed', async () => {
+    const { native, ch } = channel();
+    const r = settle(ch.reset('target', false));
+    ch.close();
+    expect(native.events).toEqual(['poller.close 7']);
+    native.resets[0]!.resolve();
+    await r;
+    expect(native.events).toEqual(['poller.close 7', 'closeDevice 7']);
+    expect((await settle(ch.reset('device', false))).error).toBeInstanceOf(m.errors.DeviceClosedError);
+  });
+
+  it('turns a refusal by the driver into a SyscallError that names the reset', async () => {
+    const { native, ch } = channel();
+    const r = settle(ch.reset('bus', false));
+    native.resets[0]!.reject(syscallError('EACCES', -13, 'ioctl'));
+    const e = (await r).error as Error & { code?: string; syscall?: string };
+    expect(e).toBeInstanceOf(m.errors.SyscallError);
+    expect(e).toMatchObject({ code: 'EACCES', syscall: 'ioctl' });
+    expect(e.message).toMatch(/bus reset refused/);
+  });
+});

@@ -104,3 +104,17 @@ describe('SgIoIoctlTransport', () => {
     expect(t.inFlight).toBe(0);
   });
 });
+
+describe('SgIoIoctlTransport.reset', () => {
+  it('counts a running reset like a command: close() closes the fd only after it returned', async () => {
+    const { native, t } = transport();
+    const r = settle(t.reset('device', false));
+    expect(native.resets.map((x) => x.value)).toEqual([1 | 0x100]);
+    t.close();
+    expect(native.events).toEqual([]);
+    native.resets[0]!.resolve();
+    expect((await r).error).toBeUndefined();
+    expect(native.events).toEqual(['closeDevice 5']);
+    expect((await settle(t.reset('device', false))).error).toBeInstanceOf(DeviceClosedError);
+  });
+});
