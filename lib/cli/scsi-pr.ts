@@ -35,7 +35,7 @@ import {
   toJSONText,
 } from './scsi-pr/cli-output';
 import { helpText } from './scsi-pr/cli-help';
-import { SUBCOMMANDS, parseCommandLine, type MultiCliRequest, type PrInCliRequest, type PrOutCliRequest, type ServiceCliRequest } from './scsi-pr/scsi-pr-request';
+import { SUBCOMMANDS, parseCommandLine, type MultiCliRequest, type PrInCliRequest, type PrOutCliRequest, type Scsi2CliRequest, type ServiceCliRequest } from './scsi-pr/scsi-pr-request';
 
 /** Where the tool writes; injectable for tests. */
 export interface CliIO {
@@ -73,6 +73,8 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
         return await runPrIn(req, io);
       case 'prout':
         return await runPrOut(req, io);
+      case 'scsi2':
+        return await runScsi2(req, io);
       case 'fence':
       case 'unfence':
       case 'status':
@@ -156,6 +158,19 @@ async function runPrOut(req: PrOutCliRequest, io: CliIO): Promise<number> {
       io.err(`${req.device}: PR OUT ${r.action} done in ${r.durationMs} ms\n`);
     }
     if (req.json) io.out(toJSONText({ ok: true, device: req.device, action: req.action, durationMs: r.durationMs, unitAttentions: r.unitAttentions }));
+    return ExitCode.OK;
+  } finally {
+    await dev.close();
+  }
+}
+
+async function runScsi2(req: Scsi2CliRequest, io: CliIO): Promise<number> {
+  const dev = await open(req.device, openOptions(req.timeoutMs));
+  try {
+    const call = req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {};
+    const r = req.action === 'reset' ? (await dev.reset(req.level!), undefined) : req.action === 'reserve6' ? await dev.reserve6(call) : await dev.release6(call);
+    if (req.verbose && r) io.err(formatUnitAttentions(req.device, r.unitAttentions));
+    if (req.json) io.out(toJSONText({ ok: true, device: req.device, action: req.action, ...(req.level ? { level: req.level } : {}), ...(r ? { durationMs: r.durationMs, unitAttentions: r.unitAttentions } : {}) }));
     return ExitCode.OK;
   } finally {
     await dev.close();

@@ -11,7 +11,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as pr from '../../lib';
-import { dev, labMap, SG_EXIT, sgPersistKeys, sgPersistReservation, sgRawWrite, wipeReservations, type LabMap } from './lab-env';
+import { join } from 'node:path';
+import { dev, labMap, run, SG_EXIT, sgPersistKeys, sgPersistReservation, sgRawWrite, wipeReservations, type LabMap } from './lab-env';
+
+const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'scsi-pr.js');
 
 const LUN = 6;
 const WIPE_KEY = 0x5c5120n;
@@ -143,3 +146,30 @@ describe('resets through the sg driver (LUN 6)', () => {
     );
   });
 });
+
+describe('scsi-pr --reserve6 / --release6 / --reset (LUN 6)', () => {
+  it('the CLI takes and ends a SCSI-2 reservation, and a LUN reset from another node breaks it; a refused reset exits 99', async () => {
+    const sg1 = dev(map, 1, LUN).sg;
+    const sg2 = dev(map, 2, LUN).sg;
+    const cli = (...args: string[]) => run(process.execPath, [CLI, ...args]);
+    let r = await cli('--reserve6', sg1);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(await sgRawWrite(sg2)).toBe(SG_EXIT.RESERVATION_CONFLICT);
+    r = await cli('--reserve6', sg2);
+    expect(r.status).toBe(24);
+    r = await cli('--release6', sg1);
+    expect(r.status, r.stderr).toBe(0);
+    expect(await sgRawWrite(sg2)).toBe(SG_EXIT.OK);
+    await cli('--reserve6', sg1);
+    r = await cli('--reset', 'device', '--json', sg2);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ ok: true, device: sg2, action: 'reset', level: 'device' });
+    expect(await sgRawWrite(sg2)).toBe(SG_EXIT.OK);
+    r = await cli('--reset', 'bus', sg2);
+    expect(r.status).toBe(99);
+    expect(r.stderr).toMatch(/bus reset refused: EIO/);
+    await clean();
+  });
+});
+

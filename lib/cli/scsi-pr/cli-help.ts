@@ -59,6 +59,13 @@ the parameters it needs, [those it may take]; any other is refused):
   -o, --out                   PR OUT
 ${PR_OUT_LINES}
 
+SCSI-2 (legacy; for fencing use persistent reservations, see the README):
+      --reserve6              RESERVE(6) of the whole unit for this path only
+      --release6              RELEASE(6) of this path's RESERVE(6)
+      --reset=LEVEL           reset through the sg driver: device (LUN reset:
+                              ends SCSI-2 reservations, not persistent ones),
+                              target, bus or host
+
 PR OUT parameters:
   -K, --param-rk=RK           reservation key
   -S, --param-sark=SARK       service action reservation key

@@ -14,6 +14,7 @@ import { prOutRequest } from '../../scsi/pr-out-requests';
 import type { PrOutOptionName } from '../../scsi/pr-out-builders';
 import { PR_IN_ACTIONS, PR_IN_METHODS, PR_OUT_ACTIONS, PR_OUT_METHODS, type PrInMethod, type PrOutMethod, type PrOutServiceAction } from '../../scsi/pr-service-actions';
 import type { HelpTopic } from './cli-help';
+import { RESET_LEVELS, type ResetLevel } from '../../transport/scsi-transport';
 import { parseArgs, UsageError, valueOf, type OptionSpec, type ParsedArgs } from './cli-args';
 
 /** PR OUT actions by CLI name (the long option): `'register'`, `'preempt-abort'`, … */
@@ -86,7 +87,16 @@ export interface VersionRequest {
   kind: 'version';
 }
 
-export type CliRequest = PrInCliRequest | PrOutCliRequest | MultiCliRequest | ServiceCliRequest | HelpRequest | VersionRequest;
+/** `scsi-pr --reserve6|--release6|--reset LEVEL DEVICE`: SCSI-2 reservations and resets. */
+export interface Scsi2CliRequest extends CommonRequest {
+  kind: 'scsi2';
+  device: string;
+  action: 'reserve6' | 'release6' | 'reset';
+  /** For `reset`. */
+  level?: ResetLevel;
+}
+
+export type CliRequest = PrInCliRequest | PrOutCliRequest | Scsi2CliRequest | MultiCliRequest | ServiceCliRequest | HelpRequest | VersionRequest;
 
 // ---------------------------------------------------------------------------
 // option tables
@@ -114,6 +124,9 @@ export const SINGLE_OPTIONS: readonly OptionSpec[] = [
   { name: 'transport-id', long: ['transport-id'], short: 'X', takesValue: true, repeatable: true },
   { name: 'relative-target-port', long: ['relative-target-port'], short: 'Q', takesValue: true },
   { name: 'unreg', long: ['unreg'], short: 'U' },
+  { name: 'reserve6', long: ['reserve6'] },
+  { name: 'release6', long: ['release6'] },
+  { name: 'reset', long: ['reset'], takesValue: true },
   { name: 'device', long: ['device'], short: 'd', takesValue: true },
   { name: 'no-inquiry', long: ['no-inquiry'], short: 'n' },
 ];
@@ -255,6 +268,8 @@ function parseSingle(argv: readonly string[]): CliRequest {
   const outs = PR_OUT_METHODS.filter((m) => a.flags.has(PR_OUT_ACTIONS[m].cli.long));
   const wantIn = a.flags.has('in');
   const wantOut = a.flags.has('out');
+  const scsi2 = SCSI2_ACTIONS.filter((n) => a.flags.has(n) || a.values.has(n));
+  if (scsi2.length > 0) return parseScsi2(a, scsi2, device, wantIn || wantOut || ins.length > 0 || outs.length > 0, c);
   if (wantIn && wantOut) throw new UsageError(`choose ${written(a, 'in')} or ${written(a, 'out')}, not both`);
 
   if (!wantOut) {
@@ -295,6 +310,20 @@ function parseSingle(argv: readonly string[]): CliRequest {
   // Validate exactly as the library will (keys, type, TransportIDs, combinations), before any I/O.
   arg(written(a, action), () => prOutRequest(method, options, row.name));
   return { kind: 'prout', device, action, method, options, ...c };
+}
+
+const SCSI2_ACTIONS = ['reserve6', 'release6', 'reset'] as const;
+
+/** `--reserve6`, `--release6`, `--reset LEVEL`: alone, without any PR action or parameter. */
+function parseScsi2(a: ParsedArgs, given: ReadonlyArray<(typeof SCSI2_ACTIONS)[number]>, device: string, withPr: boolean, c: CommonRequest): Scsi2CliRequest {
+  const action = given[0]!;
+  if (given.length > 1) throw new UsageError(`choose one of ${given.map((n) => written(a, n)).join(' and ')}`);
+  const params = PARAMS.filter((p) => a.flags.has(p) || a.values.has(p));
+  if (withPr || params.length > 0) throw new UsageError(`${written(a, action)} is not a persistent reservation command: it takes no PR IN/OUT action or parameter`);
+  if (action !== 'reset') return { kind: 'scsi2', device, action, ...c };
+  const level = valueOf(a, 'reset')!;
+  if (!(RESET_LEVELS as readonly string[]).includes(level)) throw new UsageError(`${written(a, 'reset')} ${JSON.stringify(level)}: expected ${RESET_LEVELS.join(', ')}`);
+  return { kind: 'scsi2', device, action, level: level as ResetLevel, ...c };
 }
 
 /** The Device method's options for PR OUT action `row`, from its sg_persist parameters (each parsed in one fixed order). */

@@ -63,6 +63,23 @@ describe('single device: PR OUT → the options the library receives', () => {
   }
 });
 
+describe('single device: SCSI-2 reservations and resets', () => {
+  it('--reserve6, --release6 and --reset LEVEL stand alone', () => {
+    expect(parse(`--reserve6 ${D}`)).toEqual({ kind: 'scsi2', device: D, action: 'reserve6', ...common });
+    expect(parse(`--release6 ${D}`)).toEqual({ kind: 'scsi2', device: D, action: 'release6', ...common });
+    expect(parse(`--reset device ${D}`)).toEqual({ kind: 'scsi2', device: D, action: 'reset', level: 'device', ...common });
+    expect(parse(`--reset=host --json ${D}`)).toEqual({ kind: 'scsi2', device: D, action: 'reset', level: 'host', json: true, verbose: false });
+  });
+  const refused: Array<[string, RegExp]> = [
+    [`--reset lun ${D}`, /--reset "lun": expected device, target, bus, host/],
+    [`--reserve6 --release6 ${D}`, /choose one of --reserve6 and --release6/],
+    [`--reserve6 -k ${D}`, /--reserve6 is not a persistent reservation command/],
+    [`--release6 -o -G -S 1 ${D}`, /--release6 is not a persistent reservation command/],
+    [`--reset device -K 1 ${D}`, /--reset is not a persistent reservation command/],
+  ];
+  for (const [line, re] of refused) it(line, () => expect(() => parse(line)).toThrow(re));
+});
+
 describe('single device: refused before any I/O (exit 2)', () => {
   const table: Array<[string, RegExp]> = [
     ['', /no DEVICE given/],
