@@ -7,7 +7,7 @@
  */
 import { classifyResult } from './scsi/classify';
 import type { RawResult } from './scsi/raw-result';
-import type { DecodedSense } from './scsi/sense';
+import { SenseKey, type DecodedSense } from './scsi/sense';
 import { AbortError, DeviceClosedError, MalformedResponseError, ScsiPrError, ScsiSenseError } from './errors';
 import { retryDecision, type RetryOptions } from './retry-policy';
 import type { CallOptions } from './device-options';
@@ -60,6 +60,25 @@ export class CommandLoop {
     return this.closed;
   }
 
+  private readonly unitAttentionListeners = new Set<(sense: DecodedSense) => void>();
+
+  /** Calls `listener` with every UNIT ATTENTION a command of this device meets (retried or not); returns the remover. */
+  onUnitAttention(listener: (sense: DecodedSense) => void): () => void {
+    this.unitAttentionListeners.add(listener);
+    return () => this.unitAttentionListeners.delete(listener);
+  }
+
+  private noticeUnitAttention(sense: DecodedSense): void {
+    for (const listener of [...this.unitAttentionListeners]) {
+      try {
+        listener(sense);
+      } catch (e) {
+        // A listener's bug must not change the command's outcome: report it, as an EventEmitter would not.
+        process.emitWarning(`scsi-pr: a UNIT ATTENTION listener of ${this.path} threw: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+
   /** A reset through the sg driver (see ScsiTransport.reset); refused once closed. */
   async reset(level: ResetLevel, escalate: boolean): Promise<void> {
     if (this.closed) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path });
@@ -93,6 +112,7 @@ export class CommandLoop {
       if (direction === 'in' && data) result.data = data.subarray(0, validLength);
       const error = classifyResult(result, { path: this.path, cdb, timeoutMs });
       if (!error) return { result, unitAttentions, validLength };
+      if (error instanceof ScsiSenseError && error.sense.senseKey === SenseKey.UNIT_ATTENTION) this.noticeUnitAttention(error.sense);
       state ??= { unitAttentions: 0, busy: 0 };
       const decision = retryDecision(error, state, this.retries);
       if (!decision.retry) {

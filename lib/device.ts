@@ -66,6 +66,17 @@ export class Device implements AsyncDisposable {
     this.commands.close();
   }
 
+  /**
+   * Calls `listener` with the decoded sense of every UNIT ATTENTION a command
+   * of this device meets, retried or not, as it happens (for example 2Ah/05
+   * REGISTRATIONS PREEMPTED after another node preempted this one). Returns a
+   * function that removes the listener. A listener that throws does not change
+   * the command's outcome (a process warning reports it).
+   */
+  onUnitAttention(listener: (sense: DecodedSense) => void): () => void {
+    return this.commands.onUnitAttention(listener);
+  }
+
   /** REPL/console view: the path, how it was opened, and whether it is closed (not the internals). */
   [Symbol.for('nodejs.util.inspect.custom')](_depth: number, options: { stylize: (s: string, style: string) => string }, inspect: (v: unknown, o: unknown) => string): string {
     const { requested, openPath, transport, hctl } = this.info;

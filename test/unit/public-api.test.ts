@@ -36,6 +36,7 @@ const RUNTIME_EXPORTS = [
   'cmapNodeIndex',
   'decodeSense',
   'decodeTransportId',
+  'describeFencedEvidence',
   'encodeTransportId',
   'execFileRunner',
   'expandDevices',
@@ -79,10 +80,14 @@ const RUNTIME_EXPORTS = [
   'sysfsWwid',
   'toJSONSafe',
   'unfence',
+  'watchRegistration',
 ];
 
 /** The type-only exports (interfaces and type aliases). */
 const TYPE_EXPORTS = [
+  'WatchRegistrationOptions',
+  'RegistrationWatch',
+  'FencedEvidence',
   'DataDirection',
   'ResetLevel',
   'Designator',
