@@ -2,13 +2,20 @@
  * watchRegistration() on the real SAN: node 1 watches its key on LUNs 9–11
  * (both paths) while node 2 fences it. Found by node 1's next periodic read,
  * or at once when node 1's own I/O meets UNIT ATTENTION 2Ah/05 REGISTRATIONS
- * PREEMPTED. The detection times are printed (for the record; not asserted).
+ * PREEMPTED. Then fence_scsi_pr_check, the watchdog daemon's test, on the same
+ * set-up. The detection times are printed (for the record; not asserted).
  *
  * LUNs 9–11 (shared with transport.test.ts; left empty).
  */
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as pr from '../../lib';
-import { labMap, wipeReservations, type LabMap } from './lab-env';
+import { writeState } from '../../lib/cli/fence-agent/fence-agent-state';
+import { labMap, run, wipeReservations, type LabMap } from './lab-env';
+
+const ROOT = join(__dirname, '..', '..');
+const CHECK = join(ROOT, 'dist', 'cli', 'fence-scsi-pr-check.js');
 
 const LUNS = [9, 10, 11];
 const K1 = 0x3a7c0001n;
@@ -87,3 +94,43 @@ describe('watchRegistration on LUNs 9–11', () => {
     }
   });
 });
+
+describe('fence_scsi_pr_check on LUNs 9–11 (the watchdog daemon’s test and repair)', () => {
+  let stateDir: string;
+  const check = async (...args: string[]) => {
+    const t0 = performance.now();
+    const r = await run(process.execPath, [CHECK, ...args], { env: { ...process.env, SCSI_PR_STATE_DIR: stateDir }, timeoutMs: 120_000 });
+    return { ...r, ms: performance.now() - t0 };
+  };
+
+  beforeAll(() => {
+    mkdirSync(join(ROOT, '.lab'), { recursive: true });
+    stateDir = mkdtempSync(join(ROOT, '.lab', 'check-'));
+  });
+  afterAll(() => {
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('passes while the key is on every device (sd paths of the state file, read through their sg nodes), also during repeated re-registrations; fails once fenced; repair passes only when the key is back', async () => {
+    await unfenceBoth();
+    const sds = map.devices.filter((d) => d.node === 1 && LUNS.includes(d.lun)).map((d) => d.sd);
+    writeState({ node: 'node1', key: K1, devices: sds, aptpl: false }, { SCSI_PR_STATE_DIR: stateDir });
+    let r = await check('test');
+    expect(r.status, r.stderr).toBe(0);
+    // Re-registrations (unfence: REGISTER AND IGNORE EXISTING KEY on every path) while the check runs: never a false "fenced".
+    const during = await Promise.all([
+      ...Array.from({ length: 3 }, () => pr.unfence({ devices: sgs(1), key: K1 }).then(() => null)),
+      ...Array.from({ length: 3 }, () => check('test', '--retries', '0')),
+    ]);
+    for (const x of during) if (x) expect(x.status, x.stderr).toBe(0);
+    expect((await pr.fence({ devices: sgs(2), key: K2, victimKey: K1 })).ok).toBe(true);
+    r = await check('test', '--retries', '1', '--retry-delay-ms', '200');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/key 0x3a7c0001 is not registered .*this node was fenced/);
+    console.log(`fence_scsi_pr_check after a fence: exit 1 in ${r.ms.toFixed(0)} ms (one retry 200 ms later, 6 devices)`);
+    expect((await check('repair', '1')).status).toBe(1);
+    await pr.unfence({ devices: sgs(1), key: K1 });
+    expect((await check('repair', '1')).status).toBe(0);
+  });
+});
+
