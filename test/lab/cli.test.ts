@@ -47,6 +47,28 @@ function cli(...args: string[]): Promise<Run> {
   return exec(process.execPath, [CLI, ...args]);
 }
 
+/**
+ * Many command lines through the CLI's `main` in one Node.js process: exit
+ * code, stdout and stderr of each exactly as the tool's own process gives
+ * them (the bin only sets process.exitCode from main's result), without a
+ * Node.js start per line (seconds each inside User-Mode Linux).
+ */
+async function cliBatch(argvs: string[][]): Promise<Run[]> {
+  const script = `const { main } = require(${JSON.stringify(CLI)});
+(async () => {
+  const runs = [];
+  for (const argv of JSON.parse(process.argv[1])) {
+    let stdout = '', stderr = '';
+    const status = await main(argv, { out: (t) => (stdout += t), err: (t) => (stderr += t), stderrIsTTY: false });
+    runs.push({ status, stdout, stderr });
+  }
+  process.stdout.write(JSON.stringify(runs));
+})();`;
+  const r = await exec(process.execPath, ['-e', script, JSON.stringify(argvs)]);
+  if (r.status !== 0) throw new Error(`cli batch exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Run[];
+}
+
 /** sg_persist without the INQUIRY header; UNIT ATTENTIONs (exit 6) are retried like scsi-pr does. */
 async function sgp(...args: string[]): Promise<Run> {
   let r: Run = { status: -1, stdout: '', stderr: '' };
@@ -222,8 +244,13 @@ describe('scsi-pr on one device, against sg_persist', () => {
       ['--timeout', '0', '-k', target.sg],
       ['--bogus', target.sg],
     ];
-    for (const args of bad) {
-      const r = await cli(...args);
+    // One real process first (the exit status as a shell sees it), the rest in one batch.
+    const first = await cli(...bad[0]!);
+    expect(first.status, first.stderr).toBe(2);
+    const runs = await cliBatch(bad);
+    expect(runs[0]).toEqual(first);
+    for (const [i, args] of bad.entries()) {
+      const r = runs[i]!;
       expect(r.status, `scsi-pr ${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(/^scsi-pr: .+\nTry 'scsi-pr --help' for more information\.\n$/);
       expect(r.stdout).toBe('');
@@ -383,7 +410,7 @@ describe('scsi-pr fence / unfence / status on 3 nodes', () => {
   });
 
   it('sub-command usage errors exit 2', async () => {
-    for (const args of [
+    const lines = [
       ['fence', '--key', K[1]!, ...devicesOf(1)],
       ['fence', '--key', K[1]!, '--victim-key', K[1]!, ...devicesOf(1)],
       ['unfence', ...devicesOf(1)],
@@ -391,8 +418,10 @@ describe('scsi-pr fence / unfence / status on 3 nodes', () => {
       ['status', '--key', K[1]!],
       ['status', '--key', K[1]!, '--aptpl', ...devicesOf(1)],
       ['fence', '--key', K[1]!, '--victim-key', K[2]!, '--lvm', '/dev/sdb'],
-    ]) {
-      const r = await cli(...args);
+    ];
+    const runs = await cliBatch(lines);
+    for (const [i, args] of lines.entries()) {
+      const r = runs[i]!;
       expect(r.status, `scsi-pr ${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(new RegExp(`Try 'scsi-pr ${args[0]} --help'`));
     }
