@@ -73,7 +73,7 @@ export class CommandLoop {
       try {
         listener(sense);
       } catch (e) {
-        // A listener's bug must not change the command's outcome: report it, as an EventEmitter would not.
+        // A listener's bug must not change the command's outcome (an EventEmitter would throw into it): warn instead.
         process.emitWarning(`scsi-pr: a UNIT ATTENTION listener of ${this.path} threw: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
