@@ -12,6 +12,7 @@ import {
   parseReportCapabilities,
 } from '../../../lib/scsi/pr-in-parsers';
 import { hex } from '../support/hex-bytes';
+import { seededRandom } from '../support/event-loop';
 
 // ---------------------------------------------------------------------------
 // byte-vector helpers
@@ -88,17 +89,6 @@ function malformed(fn: () => unknown): MalformedResponseError {
   throw new Error('expected MalformedResponseError, nothing was thrown');
 }
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------
 
@@ -618,7 +608,7 @@ describe('garbage never escapes as anything but MalformedResponseError', () => {
 
   for (const [name, parse] of Object.entries(parsers)) {
     it(`${name}: 20000 random buffers`, () => {
-      const rand = prng(0x5e + name.length);
+      const rand = seededRandom(0x5e + name.length);
       let returned = 0;
       let rejected = 0;
       for (let i = 0; i < 20000; i++) {
@@ -650,7 +640,7 @@ describe('garbage never escapes as anything but MalformedResponseError', () => {
     });
 
     it(`${name}: bytes beyond validLength never change the result`, () => {
-      const rand = prng(0x77 + name.length);
+      const rand = seededRandom(0x77 + name.length);
       for (let i = 0; i < 3000; i++) {
         const len = 8 + Math.floor(rand() * 200);
         const valid = Buffer.alloc(len);
