@@ -8,6 +8,7 @@
 //     .close()                                        stop polling; call before closeDevice
 //   sgIo(fd, cdb, dir, data, sense, ms) -> Promise    ioctl(SG_IO) on the libuv thread pool
 //   sgReset(fd, value) -> Promise                    ioctl(SG_SCSI_RESET) on the libuv thread pool
+//   rebootNow()                                      reboot(2) RB_AUTOBOOT at once, no sync(2); returns only by throwing
 //
 // Failed system calls throw/reject like Node's fs: Error with code, errno (negative), syscall, path.
 #include <napi.h>
@@ -19,6 +20,7 @@
 #include <fcntl.h>
 #include <scsi/sg.h>
 #include <sys/ioctl.h>
+#include <sys/reboot.h>
 #include <unistd.h>
 
 namespace {
@@ -377,12 +379,27 @@ Napi::Value SgReset(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// reboot(2) with RB_AUTOBOOT (LINUX_REBOOT_CMD_RESTART), like fence-agents' fence_scsi_check_hardreboot
+// (libc.reboot(0x1234567)). Deliberately no sync(2) first: it can block for good on I/O to fenced or
+// queueing (no_path_retry queue) devices, which is why a hard reboot is wanted at all. On the JS thread:
+// nothing else should run once this is called. Returns only by throwing (EPERM without CAP_SYS_BOOT).
+Napi::Value RebootNow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (reboot(RB_AUTOBOOT) < 0) {
+    SyscallError(env, errno, "reboot").ThrowAsJavaScriptException();
+  } else {
+    Napi::Error::New(env, "reboot(2) returned 0 without rebooting").ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openDevice", Napi::Function::New(env, OpenDevice));
   exports.Set("closeDevice", Napi::Function::New(env, CloseDevice));
   exports.Set("sgVersion", Napi::Function::New(env, SgVersion));
   exports.Set("sgIo", Napi::Function::New(env, SgIo));
   exports.Set("sgReset", Napi::Function::New(env, SgReset));
+  exports.Set("rebootNow", Napi::Function::New(env, RebootNow));
   exports.Set("SgPoller", SgPoller::Define(env));
   Napi::Object dir = Napi::Object::New(env);
   dir.Set("NONE", SG_DXFER_NONE);

@@ -1,7 +1,8 @@
 /**
  * The one typed view of the native addon (native/addon.cc) and its loader.
  * The addon is syscalls only: open/close, SG_GET_VERSION_NUM, sg v3 async
- * write + uv_poll/read (SgPoller), SG_IO and SG_SCSI_RESET on the thread pool.
+ * write + uv_poll/read (SgPoller), SG_IO and SG_SCSI_RESET on the thread pool,
+ * and reboot(2) for fence_scsi_pr_check_hardreboot.
  */
 import { join } from 'node:path';
 
@@ -48,6 +49,14 @@ export interface NativeBinding {
   sgIo(fd: number, cdb: Buffer, direction: number, data: Buffer | null, sense: Buffer, timeoutMs: number): Promise<NativeCompletion>;
   /** ioctl(SG_SCSI_RESET) with `value` (a level of {@link NativeBinding.SG_SCSI_RESET}, optionally | NO_ESCALATE) on the thread pool. */
   sgReset(fd: number, value: number): Promise<void>;
+  /**
+   * reboot(2) with RB_AUTOBOOT (LINUX_REBOOT_CMD_RESTART) at once, on the calling
+   * thread, with no sync(2) first (it can hang on fenced devices; fence-agents'
+   * fence_scsi_check_hardreboot does not sync either). Returns only by throwing a
+   * {@link NativeSyscallError} (`syscall: 'reboot'`; EPERM without CAP_SYS_BOOT).
+   * Only fence_scsi_pr_check's hard-reboot mode calls it.
+   */
+  rebootNow(): never;
   SgPoller: new (fd: number, onResults: (error: NativeSyscallError | null, results: NativeCompletion[]) => void) => NativeSgPoller;
   DXFER: NativeDxfer;
   SG_MAX_QUEUE: number;

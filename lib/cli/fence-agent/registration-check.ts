@@ -17,6 +17,14 @@
  *
  * `repair <code>` checks again (a legitimate re-registration may have been in
  * progress) and exits 0 if the key is back everywhere, else `code`.
+ *
+ * `--hard-reboot` (the `fence_scsi_pr_check_hardreboot` bin): where the check
+ * would fail on evidence (test or repair), it writes one line saying why and
+ * calls reboot(2) at once (RB_AUTOBOOT, no sync: fence-agents'
+ * fence_scsi_check_hardreboot does the same, because the watchdog daemon's
+ * clean reboot can hang on I/O to fenced disks). Never for doubt (unreadable
+ * devices, no or broken state, usage errors). If reboot(2) fails, the check
+ * says so and exits non-zero as without the flag, so the daemon reboots.
  */
 import type { AgentState } from './fence-agent-state';
 
@@ -28,6 +36,11 @@ export interface CheckDeps {
   readKeys(device: string, timeoutMs: number): Promise<bigint[]>;
   sleep(ms: number): Promise<void>;
   stderr(text: string): void;
+  /**
+   * Reboot the node at once (the addon's reboot(2)). The real one does not
+   * return, or throws (EPERM…); a test's fake records the call and returns.
+   */
+  rebootNow(): void;
 }
 
 /** The exit codes. */
@@ -39,16 +52,21 @@ interface CheckOptions {
   retries: number;
   retryDelayMs: number;
   timeoutMs: number;
+  hardReboot: boolean;
 }
 
-const USAGE = `usage: fence_scsi_pr_check [test | repair CODE] [--retries N] [--retry-delay-ms MS] [--timeout-ms MS]
+const USAGE = `usage: fence_scsi_pr_check [test | repair CODE] [--hard-reboot] [--retries N] [--retry-delay-ms MS] [--timeout-ms MS]
   test (default)  exit 0 while this node's key is on every device of the fence
                   agent's state file, 1 when a device answered without it
   repair CODE     check again: 0 if the key is back everywhere, else CODE
+  --hard-reboot   instead of failing on that evidence, reboot at once: reboot(2),
+                  no sync, no clean shutdown (if reboot(2) fails: exit as without
+                  it); the bin fence_scsi_pr_check_hardreboot always has it, for
+                  /etc/watchdog.d, whose programs get no options
 `;
 
 function parse(argv: readonly string[]): CheckOptions {
-  const o: CheckOptions = { mode: 'test', repairCode: CheckExit.FENCED, retries: 2, retryDelayMs: 1000, timeoutMs: 10_000 };
+  const o: CheckOptions = { mode: 'test', repairCode: CheckExit.FENCED, retries: 2, retryDelayMs: 1000, timeoutMs: 10_000, hardReboot: false };
   const positionals: string[] = [];
   const int = (name: string, v: string | undefined, lo: number, hi: number): number => {
     const n = v !== undefined && /^\d+$/.test(v) ? Number(v) : NaN;
@@ -62,6 +80,7 @@ function parse(argv: readonly string[]): CheckOptions {
     if (flag === '--retries') o.retries = int('--retries', value(), 0, 20);
     else if (flag === '--retry-delay-ms') o.retryDelayMs = int('--retry-delay-ms', value(), 0, 60_000);
     else if (flag === '--timeout-ms') o.timeoutMs = int('--timeout-ms', value(), 1, 3_600_000);
+    else if (a === '--hard-reboot') o.hardReboot = true;
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else positionals.push(a);
   }
@@ -120,5 +139,16 @@ export async function runCheck(argv: readonly string[], deps: CheckDeps): Promis
   const absent = outcomes.filter((x) => x.state === 'absent');
   if (absent.length === 0) return CheckExit.OK;
   for (const a of absent) deps.stderr(`fence_scsi_pr_check: ${a.device}: key 0x${key.toString(16)} is not registered (${a.detail}): this node was fenced\n`);
-  return o.mode === 'repair' ? o.repairCode : CheckExit.FENCED;
+  const code = o.mode === 'repair' ? o.repairCode : CheckExit.FENCED;
+  if (!o.hardReboot) return code;
+  deps.stderr(
+    `fence_scsi_pr_check: fenced (key 0x${key.toString(16)} not registered on ${absent.map((a) => a.device).join(', ')}): rebooting now (reboot(2), no sync)\n`,
+  );
+  try {
+    deps.rebootNow();
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    deps.stderr(`fence_scsi_pr_check: cannot reboot (${why}); exit ${code} so that the watchdog daemon reboots this node\n`);
+  }
+  return code;
 }

@@ -109,6 +109,11 @@ export class FakeNative implements NativeBinding {
     return 30536;
   }
 
+  /** Never reboots: throws like the addon without CAP_SYS_BOOT. */
+  rebootNow(): never {
+    throw syscallError('EPERM', -1, 'reboot');
+  }
+
   sgReset(fd: number, value: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.resets.push({ fd, value, resolve, reject });
