@@ -23,12 +23,21 @@
  * A check that finds us fenced stops the fan-out; if it comes back after the
  * arbiter's preempt was sent, that one LU was preempted (and is verified and
  * reported) — the arbiter is what orders two racing nodes, not the checks.
+ *
+ * Stale registrations: READ KEYS lists keys, not I_T nexuses, so a check can
+ * pass on a key registered only through a nexus that no longer exists (an
+ * iSCSI session that came back with a new ISID), and the preempt from the
+ * current nexus then gets RESERVATION CONFLICT. fence re-reads the keys after
+ * a conflict: our key gone is `lost`; our key still there is a stale
+ * registration — the LU's next path is tried, and if no path's nexus is
+ * registered the LU fails with ERR_NOT_REGISTERED (not `lost`) and, at the
+ * arbiter, fence stops. It never re-registers us: `unfence` does that.
  */
-import type { Device, OpenOptions } from '../device';
+import type { OpenOptions } from '../device';
 import { ReservationConflictError, ScsiPrError } from '../errors';
 import { ArgumentRangeError } from '../invalid-argument';
 import { formatKey, parseKey, type KeyInput } from '../scsi/keys';
-import { luName, onAnyPath, openLogicalUnits, type DeviceInput, type LogicalUnit } from './logical-units';
+import { isPathFailure, luName, onAnyPath, openLogicalUnits, type DeviceInput, type LogicalUnit } from './logical-units';
 import { parseReservationType, type ReservationTypeInput } from '../scsi/reservation-types';
 import { withHexInspect } from '../hex-inspect';
 import { coarseNow, monotonicMs } from '../transport/coarse-clock';
@@ -61,7 +70,9 @@ export interface FenceDeviceReport {
   device: string;
   wwn: string;
   /** 'fenced': we removed the key; 'already-fenced': the victim was not registered;
-   *  'failed': an error (see `error`); 'lost': our own key was gone (we were fenced);
+   *  'failed': an error (see `error`; ERR_NOT_REGISTERED when our key is registered
+   *  on the LU only through other, stale I_T nexuses, so the preempt was refused);
+   *  'lost': our own key was gone (we were fenced);
    *  'not-attempted': we stopped before this LU (lost the race). */
   outcome: 'fenced' | 'already-fenced' | 'failed' | 'lost' | 'not-attempted';
   /** true when the victim's key is verified gone from this LU and a reservation exists. */
@@ -136,6 +147,8 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
     /** LUs where we are registered and the victim too: the ones to preempt. */
     const candidates = new Set<LogicalUnit>();
     let lost = false;
+    /** A preempt met RESERVATION CONFLICT that was not `lost` (our key registered through stale nexuses only, or unreadable): the arbiter stops here. */
+    let halted = false;
     const checked = progress('check');
     const check = async (lu: LogicalUnit): Promise<void> => {
       try {
@@ -162,21 +175,72 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
       }
     };
 
+    /**
+     * PREEMPT AND ABORT through the LU's paths in turn: a path failure moves to
+     * the next path (as onAnyPath). RESERVATION CONFLICT means the nexus it was
+     * sent through is not registered with our key; READ KEYS tells why:
+     * - our key is gone: another node fenced us (lost, as before);
+     * - our key is still listed: it is registered only through other I_T
+     *   nexuses — a stale registration (an iSCSI session that came back with a
+     *   new ISID leaves the old nexus registered and the new one not). The next
+     *   path is tried (its nexus may be registered); when none is, the LU fails
+     *   with ERR_NOT_REGISTERED and, at the arbiter, fence stops: it never
+     *   re-registers us (that could undo a fence that lands in between), and
+     *   it does not claim `lost` for a key that is registered. `unfence`
+     *   registers the current nexuses.
+     */
     const preempt = async (lu: LogicalUnit): Promise<boolean> => {
-      try {
-        await onAnyPath(lu, (d: Device) => d.preemptAndAbort({ key, preemptKey: victim, type, ...call }));
-        reports.get(lu)!.outcome = 'fenced';
-        return true;
-      } catch (e) {
-        if (e instanceof ReservationConflictError) {
-          // Our registration is gone here: another node fenced us first.
-          lost = true;
-          fail(lu, e, 'lost');
-        } else {
-          fail(lu, e);
+      let conflict: ReservationConflictError | undefined;
+      const stale: string[] = [];
+      let last: unknown = lu.unusable[0]?.error ?? new ScsiPrError('ERR_NO_PATH', `${luName(lu)}: no usable path`, { path: luName(lu) });
+      for (const d of lu.paths) {
+        try {
+          await d.preemptAndAbort({ key, preemptKey: victim, type, ...call });
+          reports.get(lu)!.outcome = 'fenced';
+          return true;
+        } catch (e) {
+          if (isPathFailure(e)) {
+            last = e;
+            continue;
+          }
+          if (!(e instanceof ReservationConflictError)) {
+            fail(lu, e);
+            return false;
+          }
+          conflict = e;
+          let keys: bigint[];
+          try {
+            keys = (await onAnyPath(lu, (p) => p.readKeys(call))).keys;
+          } catch {
+            // Cannot tell lost from stale: fail this LU, claim neither, and stop (see `halted`).
+            halted = true;
+            fail(lu, e);
+            return false;
+          }
+          if (!keys.includes(key)) {
+            // Our registration is gone here: another node fenced us first.
+            lost = true;
+            fail(lu, e, 'lost');
+            return false;
+          }
+          stale.push(d.path);
         }
-        return false;
       }
+      if (conflict) {
+        halted = true;
+        fail(
+          lu,
+          new ScsiPrError(
+            'ERR_NOT_REGISTERED',
+            `${luName(lu)}: our key ${formatKey(key)} is registered, but not through ${stale.join(', ')}: a stale registration of an I_T nexus that no longer exists (e.g. an iSCSI session that came back with a new ISID); fence does not re-register: unfence registers the current nexuses`,
+            { path: luName(lu) },
+            { cause: conflict },
+          ),
+        );
+      } else {
+        fail(lu, last);
+      }
+      return false;
     };
 
     const verified = progress('verify');
@@ -214,7 +278,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
     const arbitrated = progress('arbiter');
     let arbiterLu: LogicalUnit | undefined;
     const arbiter = (async () => {
-      for (let i = 0; i < set.units.length && !lost; i++) {
+      for (let i = 0; i < set.units.length && !lost && !halted; i++) {
         await checks[i];
         const lu = set.units[i];
         if (lost || !candidates.has(lu)) continue;

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { fence, type FenceReport } from '../../../lib/fencing/fence';
 import { ReservationConflictError, ScsiPrError, ScsiSenseError, TimeoutError, TransportError } from '../../../lib/errors';
 import { FakeSan, type CommandRecord, type FakeNode } from '../support/fake-transport';
-import { REGISTRATIONS_PREEMPTED, type FakeLogicalUnit } from '../support/fake-logical-unit';
+import { REGISTRATIONS_PREEMPTED, nexus, type FakeLogicalUnit } from '../support/fake-logical-unit';
 import { KEY_A, KEY_B, WE_RO, twoNodeCluster } from '../support/cluster';
 import { seededRandom } from '../support/event-loop';
 
@@ -328,6 +328,111 @@ function preemptList(key: bigint, victim: bigint): Buffer {
   b.writeBigUInt64BE(victim, 8);
   return b;
 }
+
+/**
+ * The stale state of fence_scsi's #517/#558: `node`'s key is registered on
+ * `ports` of every LU in `lus` only through the I_T nexus of an earlier iSCSI
+ * session (another ISID); the current nexus of that port is not registered.
+ */
+function makeStale(node: FakeNode, key: bigint, lus: readonly FakeLogicalUnit[], ports: readonly number[]): void {
+  for (const lu of lus) {
+    for (const port of ports) {
+      lu.registrations.delete(node.nexus(port).id);
+      lu.setRegistration(nexus(node.initiator, `40000000000${port}`, port), key);
+    }
+  }
+}
+
+describe('fence: our key registered only through stale I_T nexuses (a session that came back with a new ISID)', () => {
+  /** a and b registered everywhere, b holds the reservation; a's current nexuses unregistered on `stalePorts`. */
+  function staleCluster(stalePorts: number[], staleLus?: (lus: FakeLogicalUnit[]) => FakeLogicalUnit[]) {
+    const san = new FakeSan();
+    const lus = [san.addLu(), san.addLu(), san.addLu()];
+    const a = san.node('a');
+    const b = san.node('b');
+    a.registerEverywhere(KEY_A);
+    b.registerEverywhere(KEY_B);
+    b.reserveEverywhere(WE_RO);
+    makeStale(a, KEY_A, staleLus ? staleLus(lus) : lus, stalePorts);
+    return { san, lus, a, b };
+  }
+
+  it('stale on every path: the arbiter LU fails with ERR_NOT_REGISTERED, not lost; nothing is re-registered or preempted elsewhere', async () => {
+    const { san, lus, a } = staleCluster([1, 2]);
+
+    const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
+
+    expect(r).toMatchObject({ ok: false, lost: false, fenced: [] });
+    const d = reportOf(r, lus[0]);
+    expect(d.outcome).toBe('failed');
+    expect(d.error).toBeInstanceOf(ScsiPrError);
+    expect((d.error as ScsiPrError).code).toBe('ERR_NOT_REGISTERED');
+    expect(d.error?.message).toMatch(/is registered, but not through \/dev\/fake\/a\/lu0\/p1, \/dev\/fake\/a\/lu0\/p2: a stale registration/);
+    expect((d.error as ScsiPrError).cause).toBeInstanceOf(ReservationConflictError);
+    // The arbiter stops: the other LUs are not attempted (no move to the next LU).
+    expect(reportOf(r, lus[1]).outcome).toBe('not-attempted');
+    expect(reportOf(r, lus[2]).outcome).toBe('not-attempted');
+    // Both paths of the arbiter LU tried, each conflict explained by a READ KEYS; no REGISTER of any kind.
+    expect(san.prOuts({ node: a }).map((x) => [x.lu.name, x.nexus.port, x.name, x.response?.status])).toEqual([
+      ['lu0', 1, 'preempt-and-abort', 0x18],
+      ['lu0', 2, 'preempt-and-abort', 0x18],
+    ]);
+    for (const lu of lus) {
+      expect(new Set(lu.distinctKeys())).toEqual(new Set([KEY_A, KEY_B]));
+      expect(lu.keys().filter((k) => k === KEY_A)).toHaveLength(2); // the stale registrations, untouched
+    }
+  });
+
+  it('stale on one path only: the preempt goes through the other, registered, path of every LU and is verified', async () => {
+    const { san, lus, a } = staleCluster([1]);
+
+    const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
+
+    expect(r).toMatchObject({ ok: true, lost: false });
+    for (const lu of lus) {
+      expect(reportOf(r, lu)).toMatchObject({ outcome: 'fenced', ok: true, reservation: { key: KEY_A, type: WE_RO } });
+      expect(san.prOuts({ lu }).map((x) => [x.nexus.port, x.response?.status])).toEqual([[1, 0x18], [2, 0]]);
+      expect(lu.distinctKeys()).toEqual([KEY_A]);
+    }
+  });
+
+  it('stale on a fan-out LU only: that LU fails with ERR_NOT_REGISTERED, the others are fenced, not lost', async () => {
+    const { lus, a } = staleCluster([1, 2], (l) => [l[2]]);
+
+    const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
+
+    expect(r).toMatchObject({ ok: false, lost: false, fenced: [nameOf(a, lus[0]), nameOf(a, lus[1])], notFenced: [nameOf(a, lus[2])] });
+    expect(reportOf(r, lus[2]).outcome).toBe('failed');
+    expect((reportOf(r, lus[2]).error as ScsiPrError).code).toBe('ERR_NOT_REGISTERED');
+    expect(new Set(lus[2].distinctKeys())).toEqual(new Set([KEY_A, KEY_B]));
+  });
+
+  it('a conflict whose READ KEYS cannot be read: the LU fails with the conflict, neither lost nor stale claimed, and the arbiter stops', async () => {
+    const { san, lus, a } = staleCluster([1, 2]);
+    // The checks pass; every later READ KEYS of lu0 fails on every path.
+    san.script({ lu: lus[0], on: 'read-keys' }, { delayTurns: 0 });
+    san.script({ lu: lus[0], on: 'read-keys' }, { hostStatus: DID_TRANSPORT_DISRUPTED }, Infinity);
+
+    const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
+
+    expect(r).toMatchObject({ ok: false, lost: false, fenced: [] });
+    expect(reportOf(r, lus[0]).outcome).toBe('failed');
+    expect(reportOf(r, lus[0]).error).toBeInstanceOf(ReservationConflictError);
+    expect(reportOf(r, lus[1]).outcome).toBe('not-attempted');
+    expect(san.prOuts({ node: a })).toHaveLength(1);
+  });
+
+  it('fenced between the check and the preempt, while stale: lost (the re-read finds our key gone)', async () => {
+    const { san, lus, a, b } = staleCluster([1, 2]);
+    san.script({ lu: lus[0], node: a, on: 'preempt-and-abort' }, { before: (lu) => lu.execute(b.nexus(1), preemptCdb(), preemptList(KEY_B, KEY_A)) });
+
+    const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
+
+    expect(r).toMatchObject({ ok: false, lost: true });
+    expect(reportOf(r, lus[0]).outcome).toBe('lost');
+    expect(lus[0].distinctKeys()).toEqual([KEY_B]);
+  });
+});
 
 describe('fence: two nodes fencing each other', () => {
   const SEEDS = 100;

@@ -69,6 +69,29 @@ describe('unfence', () => {
     expect(lus[0].keys()).toEqual([0x57a1en, KEY_A, KEY_A]);
   });
 
+  it('stale state (fence_scsi #517): our key registered only through old sessions’ nexuses is no reason to skip — every current nexus is registered, and nothing it sends can remove our key', async () => {
+    const { san: s, lus, a, b } = san(2);
+    b.registerEverywhere(KEY_B);
+    b.reserveEverywhere(WE_RO);
+    const oldSessions = [nexus(a.initiator, '40000000000a', 1), nexus(a.initiator, '40000000000b', 2)];
+    for (const lu of lus) for (const x of oldSessions) lu.setRegistration(x, KEY_A);
+    // READ KEYS lists our key twice on every LU, but neither current nexus is registered.
+    for (const lu of lus) expect(lu.keys().filter((k) => k === KEY_A)).toHaveLength(2);
+
+    const r = await unfence({ devices: a.devices(), key: KEY_A });
+
+    expect(r.ok).toBe(true);
+    for (const d of r.devices) expect(d).toMatchObject({ ok: true, pathsRegistered: 2, paths: 2, reservation: 'existing', holder: KEY_B });
+    for (const lu of lus) {
+      for (const x of [...a.nexuses(), ...oldSessions]) expect(lu.registrations.get(x.id)?.key, `${lu.name} ${x.id}`).toBe(KEY_A);
+    }
+    // Only REGISTER AND IGNORE EXISTING KEY with our key as the new key: no unregister, PREEMPT or CLEAR,
+    // so there is no moment at which our key is missing from the LU.
+    const outs = s.prOuts({ node: a });
+    expect(outs).toHaveLength(4);
+    for (const x of outs) expect([x.name, x.prOut?.serviceActionKey, x.response?.status]).toEqual(['register-and-ignore-existing-key', KEY_A, 0]);
+  });
+
   it('passes APTPL on every registration when asked', async () => {
     const { san: s, a } = san(1);
     await unfence({ devices: a.devices(), key: KEY_A, aptpl: true });
