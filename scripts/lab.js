@@ -35,7 +35,11 @@ options:
 Inside the guest: SCSI_PR_LAB=1, SCSI_PR_LAB_MAP=<map.json> (node -> LUN -> sd/sg),
 LAB_N<node>_L<lun>_SG / _SD per device (_P<path> suffix for paths > 0), and
 scripts/lab/guest-tools.js for logout/login, LUN remove/restore, portal down/up, netem.
-Exit status: the command's; 124 guest timed out; 125 the lab could not start.`;
+Exit status: the command's; 123 the guest rebooted (reboot(2) ended the command; the
+second boot halted at once); 124 guest timed out; 125 the lab could not start.`;
+
+/** Exit status of a run whose guest rebooted: UML booted it again and guest-init.sh halted that boot. */
+const REBOOTED = 123;
 
 /**
  * @typedef {object} LabOptions
@@ -72,7 +76,7 @@ const FORWARD_ENV = /^(PATH|CI|TERM|LANG|LC_\w+|NODE_\w+|SCSI_PR_\w+|VITEST\w*|F
  * exit status and where the run left its files; rejects only on host-side errors.
  * @param {LabOptions} o
  * @param {string[]} argv
- * @returns {Promise<{status: number, reason?: string, readyMs?: number, wallMs: number, runDir: string, map?: any}>}
+ * @returns {Promise<{status: number, reason?: string, rebooted?: boolean, readyMs?: number, wallMs: number, runDir: string, map?: any}>}
  */
 async function runLab(o, argv) {
   const nodes = checkInt('nodes', o.nodes ?? 2, 1, 8);
@@ -186,6 +190,7 @@ async function runLab(o, argv) {
   const base = { wallMs, runDir, map, readyMs: Number.isFinite(readyMs) ? readyMs : undefined };
   if (timedOut) return { ...base, status: 124, reason: `guest timed out after ${timeoutS} s and was killed (console: ${path.join(runDir, 'console.log')})` };
   if (/^\d+$/.test(statusText)) return { ...base, status: Number(statusText) };
+  if (statusText === 'rebooted') return { ...base, status: REBOOTED, rebooted: true };
   const tail = readOr(path.join(runDir, 'console.log'), '').split('\n').slice(-15).join('\n');
   const why = statusText.startsWith('setup-failed') ? statusText : `guest ended without a status (UML exit ${code})`;
   return { ...base, status: 125, reason: `${why}\n--- guest console (last lines) ---\n${tail}\n--- guest set-up log: ${path.join(runDir, 'guest.log')}` };
@@ -257,6 +262,7 @@ async function main() {
     if (verb === 'run') {
       const r = await runLab(o, cmd);
       if (r.reason) console.error(`scsi-pr-lab: ${r.reason}`);
+      else if (r.rebooted) console.error(`scsi-pr-lab: the guest rebooted (reboot(2)) before the command ended; its second boot halted at once (exit ${REBOOTED}); wall ${r.wallMs} ms`);
       else if (process.env.SCSI_PR_LAB_QUIET !== '1') console.error(`scsi-pr-lab: ${o.nodes ?? 2} nodes x ${o.luns ?? 4} LUNs ready in ${r.readyMs} ms; command exited ${r.status}; wall ${r.wallMs} ms`);
       return r.status;
     }

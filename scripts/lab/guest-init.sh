@@ -3,6 +3,9 @@
 # LAB_RUN=<run dir on hostfs>; the run dir holds config.env (sizes, options)
 # and cmd.sh (what to run). Results go back through the same directory:
 # status (exit code), map.json (node -> LUN -> sd/sg), guest.log (set-up log).
+# A reboot(2) in the guest makes UML exec itself again with the same command
+# line (arch/um/os-Linux/main.c), so this script runs a second time: it finds
+# the run dir's "booted" marker, writes status "rebooted" and halts at once.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 RUN="$LAB_RUN"
@@ -20,6 +23,14 @@ exec 3>>"$RUN/guest.log"
 log() { echo "[$(ms) ms] $*" >&3; }
 
 [ -n "$RUN" ] && [ -f "$RUN/config.env" ] || { echo "lab: no LAB_RUN/config.env" >&2; halt -f; }
+if [ -e "$RUN/booted" ]; then
+  log "second boot (the guest called reboot(2)): halting"
+  date +%s%N >"$RUN/rebooted"
+  echo rebooted >"$RUN/status"
+  sync
+  halt -f
+fi
+date +%s%N >"$RUN/booted"
 # shellcheck source=/dev/null
 . "$RUN/config.env"
 
