@@ -35,6 +35,7 @@ import {
   toJSONText,
 } from './scsi-pr/cli-output';
 import { helpText } from './scsi-pr/cli-help';
+import { formatStatusMatrix } from './scsi-pr/status-matrix';
 import { SUBCOMMANDS, parseCommandLine, type MultiCliRequest, type PrInCliRequest, type PrOutCliRequest, type Scsi2CliRequest, type ServiceCliRequest } from './scsi-pr/scsi-pr-request';
 
 /** Where the tool writes; injectable for tests. */
@@ -43,12 +44,30 @@ export interface CliIO {
   err(text: string): void;
   /** stderr is a terminal (live progress lines are shown only then). */
   stderrIsTTY: boolean;
+  /** stdout is a terminal: `status` draws its matrix then (absent: not a terminal). */
+  stdoutIsTTY?: boolean;
+  /** Colours are welcome on stdout (a terminal, NO_COLOR unset or empty, TERM not dumb). */
+  color?: boolean;
+  /** stdout's width in columns, when known. */
+  columns?: number;
+}
+
+/** NO_COLOR (https://no-color.org): present and not empty turns colours off. */
+function colorWanted(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(process.stdout.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
 }
 
 const defaultIO: CliIO = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
   stderrIsTTY: Boolean(process.stderr.isTTY),
+  stdoutIsTTY: Boolean(process.stdout.isTTY),
+  get color() {
+    return colorWanted(process.env);
+  },
+  get columns() {
+    return process.stdout.columns || Number.parseInt(process.env.COLUMNS ?? '', 10) || undefined;
+  },
 };
 
 /** Run the tool; resolves with the exit code. Never throws. */
@@ -240,7 +259,10 @@ async function runMulti(req: MultiCliRequest, io: CliIO): Promise<number> {
     }
     const r = await status(common);
     const devices = r.devices.map((d) => ({ ...d, volumeGroups: src.vgsOf(d.device) }));
-    io.out(req.json ? toJSONText({ operation: 'status', key: req.key, ...r, devices }) : formatStatusReport(r, req.key, src.vgsOf));
+    const matrix = req.layout === 'matrix' || (req.layout === undefined && io.stdoutIsTTY === true);
+    if (req.json) io.out(toJSONText({ operation: 'status', key: req.key, ...r, devices }));
+    else if (matrix) io.out(formatStatusMatrix(r, { key: req.key, vgsOf: src.vgsOf, color: io.stdoutIsTTY === true && io.color === true, ...(io.columns ? { width: io.columns } : {}) }));
+    else io.out(formatStatusReport(r, req.key, src.vgsOf));
     if (r.registeredEverywhere) return ExitCode.OK;
     if (r.devices.every((d) => !d.reachable)) return LsbExit.INSUFFICIENT_PRIVILEGE_OR_UNKNOWN;
     if (r.devices.every((d) => !d.registered)) return LsbExit.NOT_RUNNING;

@@ -1,9 +1,13 @@
 /**
  * status(): which LUs hold our registration and reservation — read from the
  * devices themselves (READ FULL STATUS through the sg nodes: no udev churn),
- * unlike fence_scsi's monitor, which never looks at the devices.
+ * unlike fence_scsi's monitor, which never looks at the devices. A target that
+ * does not support READ FULL STATUS (ILLEGAL REQUEST, e.g. tgt) is read with
+ * READ KEYS and READ RESERVATION instead: the same keys and holder, without
+ * per-nexus counts.
  */
-import type { OpenOptions } from '../device';
+import type { Device, OpenOptions } from '../device';
+import { ScsiSenseError } from '../errors';
 import { parseKey, type KeyInput } from '../scsi/keys';
 import { luName, onAnyPath, openLogicalUnits, type DeviceInput } from './logical-units';
 import type { ProgressEvent } from './progress-event';
@@ -34,9 +38,29 @@ export interface StatusDeviceReport {
   reservationHolder: boolean;
   reservation: { key: bigint; type: number } | null;
   generation?: number;
-  /** Every registered key on the LU. */
+  /** Every registered key on the LU, once per registered I_T nexus (as the device listed them). */
   keys: bigint[];
   error?: Error;
+  /**
+   * Every registered key once, in the order the device first listed it: the
+   * I_T nexuses registered with it (`undefined` when the target cannot say:
+   * see `source`) and whether it holds the reservation (for the
+   * all-registrants types every registrant does). Empty when unreadable.
+   */
+  registrants?: Array<{ key: bigint; nexuses: number | undefined; reservationHolder: boolean }>;
+  /**
+   * How the LU was read: `'read-full-status'` (per-nexus registrations), or
+   * `'read-keys'` when the target refused READ FULL STATUS with ILLEGAL
+   * REQUEST and READ KEYS + READ RESERVATION were used instead: then
+   * `registrations` counts our key's entries in the READ KEYS list (one per
+   * I_T nexus by SPC, not something every target keeps to) and `nexuses` is
+   * `undefined`. Absent when unreadable.
+   */
+  source?: 'read-full-status' | 'read-keys';
+  /** This host's paths to the LU (including those that could not be opened). */
+  paths?: number;
+  /** A list did not fit in 65535 bytes: the registrations shown are the first ones only. */
+  truncated?: boolean;
 }
 
 /** The result of {@link status}. */
@@ -46,12 +70,69 @@ export interface StatusReport {
   devices: StatusDeviceReport[];
 }
 
+/** The reservation types whose every registrant holds the reservation (WE-AR 7, EA-AR 8). */
+function isAllRegistrants(type: number): boolean {
+  return type === 7 || type === 8;
+}
+
+/** What one LU answered, before it is reduced to a report. */
+interface LuRead {
+  generation: number;
+  /** One entry per registration (I_T nexus) for READ FULL STATUS, per READ KEYS entry otherwise. */
+  keys: bigint[];
+  holders: bigint[];
+  reservation: { key: bigint; type: number } | null;
+  source: 'read-full-status' | 'read-keys';
+  truncated: boolean;
+}
+
+/** ILLEGAL REQUEST other than INVALID COMMAND OPERATION CODE: the service action (READ FULL STATUS) is not supported. */
+function isUnsupportedServiceAction(e: unknown): boolean {
+  return e instanceof ScsiSenseError && e.sense.senseKey === 0x5 && e.sense.asc !== 0x20;
+}
+
+async function readLu(d: Device, call: { timeoutMs?: number }): Promise<LuRead> {
+  try {
+    const fs = await d.readFullStatus(call);
+    const holder = fs.registrations.find((g) => g.reservationHolder);
+    return {
+      generation: fs.generation,
+      keys: fs.registrations.map((g) => g.key),
+      holders: fs.registrations.filter((g) => g.reservationHolder).map((g) => g.key),
+      reservation: holder ? { key: holder.key, type: holder.type } : null,
+      source: 'read-full-status',
+      truncated: fs.truncated,
+    };
+  } catch (e) {
+    if (!isUnsupportedServiceAction(e)) throw e;
+  }
+  const [k, r] = await Promise.all([d.readKeys(call), d.readReservation(call)]);
+  const res = r.reservation ? { key: r.reservation.key, type: r.reservation.type } : null;
+  const holders = !res ? [] : isAllRegistrants(res.type) ? k.keys : [res.key];
+  return { generation: k.generation, keys: k.keys, holders, reservation: res, source: 'read-keys', truncated: k.truncated || r.truncated };
+}
+
+/** Each key once, first-listed order, with its registration count and holder flag. */
+function registrantsOf(read: LuRead): NonNullable<StatusDeviceReport['registrants']> {
+  const out = new Map<bigint, { key: bigint; nexuses: number | undefined; reservationHolder: boolean }>();
+  for (const k of read.keys) {
+    const r = out.get(k) ?? { key: k, nexuses: 0, reservationHolder: read.holders.includes(k) };
+    r.nexuses = r.nexuses! + 1;
+    out.set(k, r);
+  }
+  const list = [...out.values()];
+  if (read.source === 'read-keys') for (const r of list) r.nexuses = undefined;
+  return list;
+}
+
 /**
  * Fencing status of many LUs: on each (READ FULL STATUS, any path), whether
  * our key is registered, on how many I_T nexuses, and who holds the
- * reservation. Not a PR IN command of its own: for one device's raw answer see
- * `readKeys`, `readReservation`, `readFullStatus`. Never throws for device
- * failures: an LU that cannot be read is `reachable: false` with its `error`.
+ * reservation; `registrants` gives the same for every key. A target without
+ * READ FULL STATUS is read with READ KEYS + READ RESERVATION (`source`). Not a
+ * PR IN command of its own: for one device's raw answer see `readKeys`,
+ * `readReservation`, `readFullStatus`. Never throws for device failures: an LU
+ * that cannot be read is `reachable: false` with its `error`.
  */
 export async function status(options: StatusOptions): Promise<StatusReport> {
   const key = parseKey(options.key, 'key');
@@ -61,17 +142,19 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
     let done = 0;
     const devices = await Promise.all(
       set.units.map(async (lu): Promise<StatusDeviceReport> => {
-        const r: StatusDeviceReport = { device: luName(lu), wwn: lu.wwn, reachable: false, registered: false, registrations: 0, reservationHolder: false, reservation: null, keys: [] };
+        const r: StatusDeviceReport = { device: luName(lu), wwn: lu.wwn, reachable: false, registered: false, registrations: 0, reservationHolder: false, reservation: null, keys: [], registrants: [], paths: lu.paths.length + lu.unusable.length };
         try {
-          const fs = await onAnyPath(lu, (d) => d.readFullStatus(call));
-          const holder = fs.registrations.find((g) => g.reservationHolder);
+          const read = await onAnyPath(lu, (d) => readLu(d, call));
           r.reachable = true;
-          r.generation = fs.generation;
-          r.keys = fs.registrations.map((g) => g.key);
-          r.registrations = fs.registrations.filter((g) => g.key === key).length;
+          r.generation = read.generation;
+          r.keys = read.keys;
+          r.registrations = read.keys.filter((k) => k === key).length;
           r.registered = r.registrations > 0;
-          r.reservation = holder ? { key: holder.key, type: holder.type } : null;
-          r.reservationHolder = holder?.key === key;
+          r.reservation = read.reservation;
+          r.reservationHolder = read.holders.includes(key);
+          r.registrants = registrantsOf(read);
+          r.source = read.source;
+          if (read.truncated) r.truncated = true;
         } catch (e) {
           r.error = e as Error;
         }

@@ -43,7 +43,7 @@ export const EXIT_CODES_HELP = `Exit status (sg3_utils values where they exist):
 export const MAIN_HELP = `Usage: scsi-pr [OPTIONS] DEVICE              (one device, like sg_persist)
        scsi-pr fence   --key K --victim-key V [OPTIONS] DEVICE...
        scsi-pr unfence --key K [--aptpl] [OPTIONS] DEVICE...
-       scsi-pr status  --key K [OPTIONS] DEVICE...
+       scsi-pr status  --key K [--matrix|--list] [OPTIONS] DEVICE...
        scsi-pr fence|unfence|status ... --lvm [VG...]    (shared LVM VGs)
        scsi-pr service start|stop|status [--key K] [--vg VG]...
 
@@ -149,14 +149,29 @@ Exit status:
    3  no device could be opened (or --lvm found none)
 `;
 
-export const STATUS_HELP = `Usage: scsi-pr status --key K [OPTIONS] DEVICE...
-       scsi-pr status --key K [OPTIONS] --lvm [VG...]
+export const STATUS_HELP = `Usage: scsi-pr status --key K [--matrix|--list] [OPTIONS] DEVICE...
+       scsi-pr status --key K [--matrix|--list] [OPTIONS] --lvm [VG...]
 
 Read (READ FULL STATUS) which logical units have our key registered and who
-holds the reservation.
+holds the reservation. A target without READ FULL STATUS is read with READ
+KEYS and READ RESERVATION (registrations then have no per-path count).
+
+On a terminal: a matrix, one row per logical unit (device, WWN, PR generation,
+reservation type), one column per key seen on any of them (ours first), each
+cell the number of I_T nexuses registered with that key (* = holds the
+reservation, . = not registered), then what differs between the LUs (a key on
+some only: a partial or split fence), a legend and the summary line. Keys
+wider than the screen get letters (named below) and wrap. Colours on a
+terminal unless NO_COLOR is set. Elsewhere (pipes, files): one line per
+logical unit, as before, or --json.
 
   --key K                     our key (hex)
+  --matrix                    the matrix, even when stdout is not a terminal
+                              (width: COLUMNS, else 80)
+  --list                      one line per logical unit, even on a terminal
 ${MULTI_COMMON_HELP}
+
+--matrix, --list and --json exclude one another.
 
 Exit status:
    0  our key is registered on every logical unit

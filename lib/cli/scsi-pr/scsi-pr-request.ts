@@ -63,6 +63,12 @@ export interface MultiCliRequest extends CommonRequest {
   aptpl: boolean;
   /** Show a live progress line (a terminal only); false with --no-progress. */
   progress: boolean;
+  /**
+   * status only: `'matrix'` (`--matrix`) the LUN × key matrix, `'list'`
+   * (`--list`) one line per LU; absent: the matrix on a terminal, the list
+   * otherwise. Never with `--json`.
+   */
+  layout?: 'matrix' | 'list';
 }
 
 /** `scsi-pr service start|stop|status …`. */
@@ -167,12 +173,14 @@ const MULTI_OPTIONS: readonly OptionSpec[] = [
   { name: 'aptpl', long: ['aptpl'] },
   { name: 'lvm', long: ['lvm'] },
   { name: 'no-progress', long: ['no-progress'] },
+  { name: 'matrix', long: ['matrix'] },
+  { name: 'list', long: ['list'] },
 ];
 
 const MULTI_ALLOWED: Readonly<Record<'fence' | 'unfence' | 'status', readonly string[]>> = {
   fence: ['key', 'victim-key', 'type', 'lvm', 'no-progress'],
   unfence: ['key', 'type', 'aptpl', 'lvm', 'no-progress'],
-  status: ['key', 'lvm', 'no-progress'],
+  status: ['key', 'lvm', 'no-progress', 'matrix', 'list'],
 };
 
 const SERVICE_OPTIONS: readonly OptionSpec[] = [
@@ -379,6 +387,9 @@ function parseMulti(kind: 'fence' | 'unfence' | 'status', argv: readonly string[
       throw new UsageError(`${written(a, name)} does not apply to scsi-pr ${kind}`);
     }
   }
+  const layouts = (['matrix', 'list', 'json'] as const).filter((f) => a.flags.has(f));
+  if (layouts.length > 1) throw new UsageError(`${layouts.map((f) => written(a, f)).join(' and ')}: choose one output form (--json is the machine form)`);
+  const layout = layouts[0] === 'matrix' || layouts[0] === 'list' ? layouts[0] : undefined;
   const keyText = valueOf(a, 'key');
   if (keyText === undefined) throw new UsageError(`scsi-pr ${kind} needs --key K (this node's registered key, hex)`);
   const key = keyArg(keyText, '--key');
@@ -405,7 +416,7 @@ function parseMulti(kind: 'fence' | 'unfence' | 'status', argv: readonly string[
     if (a.positionals.some((d) => d.length === 0)) throw new UsageError('a DEVICE is empty');
     source = { kind: 'devices', devices: [...a.positionals] };
   }
-  return { kind, source, key, ...(victimKey !== undefined ? { victimKey } : {}), type, aptpl: a.flags.has('aptpl'), progress: !a.flags.has('no-progress'), ...c };
+  return { kind, source, key, ...(victimKey !== undefined ? { victimKey } : {}), type, aptpl: a.flags.has('aptpl'), progress: !a.flags.has('no-progress'), ...(layout ? { layout } : {}), ...c };
 }
 
 function parseService(argv: readonly string[]): CliRequest {

@@ -69,4 +69,59 @@ describe('status', () => {
     const r = await status({ devices: a.devices(), key: KEY_A });
     expect(r.devices[0]).toMatchObject({ reachable: true, registered: true, registrations: 2 });
   });
+
+  it('lists every key once with its nexus count and holder flag, the paths this host has, and the source', async () => {
+    const { lus, a, b } = twoNodeCluster(1);
+    lus[0].registrations.delete(b.nexus(2).id);
+    const r = await status({ devices: a.devices(), key: KEY_A });
+    expect(r.devices[0]).toMatchObject({
+      source: 'read-full-status',
+      paths: 2,
+      registrants: [
+        { key: KEY_A, nexuses: 2, reservationHolder: true },
+        { key: KEY_B, nexuses: 1, reservationHolder: false },
+      ],
+    });
+    expect(r.devices[0]!.truncated).toBeUndefined();
+  });
+
+  it('all-registrants types: every registrant holds the reservation, ours included when not listed first', async () => {
+    const { lus, a, b } = twoNodeCluster(1);
+    lus[0].setReservation(b.nexus(1), 7);
+    const r = await status({ devices: a.devices(), key: KEY_A });
+    expect(r.devices[0]!.registrants!.map((g) => g.reservationHolder)).toEqual([true, true]);
+    expect(r.devices[0]).toMatchObject({ reservationHolder: true, reservation: { type: 7 } });
+  });
+
+  it('a target without READ FULL STATUS (ILLEGAL REQUEST) is read with READ KEYS + READ RESERVATION: no nexus counts', async () => {
+    const { san, lus, a } = twoNodeCluster(2);
+    san.script({ lu: lus[1], on: 'read-full-status' }, { sense: { key: 0x5, asc: 0x24, ascq: 0x00 } }, Infinity);
+    const r = await status({ devices: a.devices(), key: KEY_A });
+    expect(r.registeredEverywhere).toBe(true);
+    expect(r.devices[1]).toMatchObject({
+      reachable: true,
+      source: 'read-keys',
+      registered: true,
+      registrations: 2,
+      reservationHolder: true,
+      reservation: { key: KEY_A, type: WE_RO },
+      keys: [KEY_A, KEY_A, KEY_B, KEY_B],
+      registrants: [
+        { key: KEY_A, nexuses: undefined, reservationHolder: true },
+        { key: KEY_B, nexuses: undefined, reservationHolder: false },
+      ],
+    });
+    expect(r.devices[1]!.error).toBeUndefined();
+    expect(san.commands({ lu: lus[1] }).map((x) => x.name).filter((n) => n !== 'inquiry').sort()).toEqual(['read-full-status', 'read-keys', 'read-reservation']);
+    expect(r.devices[0]).toMatchObject({ source: 'read-full-status' });
+  });
+
+  it('INVALID COMMAND OPERATION CODE (no PR IN at all) is not worked around: the LU is unreadable', async () => {
+    const { san, lus, a } = twoNodeCluster(1);
+    san.script({ lu: lus[0], on: 'read-full-status' }, { sense: { key: 0x5, asc: 0x20, ascq: 0x00 } }, Infinity);
+    const r = await status({ devices: a.devices(), key: KEY_A });
+    expect(r.devices[0]).toMatchObject({ reachable: false, registrants: [] });
+    expect(r.devices[0]!.source).toBeUndefined();
+    expect(san.commands({ lu: lus[0], name: 'read-keys' })).toEqual([]);
+  });
 });

@@ -164,6 +164,8 @@ describe('fence / unfence / status', () => {
     ['unfence --key 1 --type 6 /dev/sg1', { kind: 'unfence', source: { kind: 'devices', devices: ['/dev/sg1'] }, key: 1n, type: 6, aptpl: false, progress: true, ...common }],
     ['status --key 1 /dev/sg1 /dev/sg2', { kind: 'status', source: { kind: 'devices', devices: ['/dev/sg1', '/dev/sg2'] }, key: 1n, type: 5, aptpl: false, progress: true, ...common }],
     ['status --key 1 --lvm vg0', { kind: 'status', source: { kind: 'lvm', volumeGroups: ['vg0'] }, key: 1n, type: 5, aptpl: false, progress: true, ...common }],
+    ['status --matrix --key 1 /dev/sg1', { kind: 'status', source: { kind: 'devices', devices: ['/dev/sg1'] }, key: 1n, type: 5, aptpl: false, progress: true, layout: 'matrix', ...common }],
+    ['status --key 1 --list /dev/sg1', { kind: 'status', source: { kind: 'devices', devices: ['/dev/sg1'] }, key: 1n, type: 5, aptpl: false, progress: true, layout: 'list', ...common }],
     ['fence --help', { kind: 'help', topic: 'fence' }],
     ['status -h', { kind: 'help', topic: 'status' }],
   ];
@@ -185,6 +187,12 @@ describe('fence / unfence / status', () => {
     ['status --key 1 --type 5 /dev/sdb', /--type does not apply to scsi-pr status/],
     ['status --key 1 -k /dev/sdb', /unknown option -k/],
     ['status --key 1 --key 2 /dev/sdb', /given more than once/],
+    ['status --key 1 --json --matrix /dev/sdb', /^--matrix and --json: choose one output form \(--json is the machine form\)$/],
+    ['status --key 1 --list --json /dev/sdb', /^--list and --json: choose one output form/],
+    ['status --key 1 --matrix --list /dev/sdb', /^--matrix and --list: choose one output form/],
+    ['status --json --matrix /dev/sdb', /choose one output form/], // before the missing key
+    ['fence --key 1 --victim-key 2 --matrix /dev/sdb', /--matrix does not apply to scsi-pr fence/],
+    ['unfence --key 1 --list /dev/sdb', /--list does not apply to scsi-pr unfence/],
   ];
   for (const [line, re] of bad) {
     it(`refuses: ${line}`, () => {
@@ -229,6 +237,11 @@ describe('help and version', () => {
     }
     for (const code of [' 0  success', ' 2  bad command line', ' 3  device not found', '24  RESERVATION CONFLICT', ' 6  UNIT ATTENTION', '33  command timed out', '99  transport']) expect(MAIN_HELP).toContain(code);
     for (const t of [MAIN_HELP, SERVICE_HELP, helpText('fence'), helpText('unfence'), helpText('status')]) for (const line of t.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+  });
+  it('status help documents --matrix and --list', () => {
+    expect(helpText('status')).toMatch(/--matrix {2,}the matrix, even when stdout is not a terminal/);
+    expect(helpText('status')).toMatch(/--list {2,}one line per logical unit, even on a terminal/);
+    expect(helpText('status')).toMatch(/--matrix, --list and --json exclude one another/);
   });
   it('sub-command helps document their exit codes', () => {
     expect(helpText('fence')).toMatch(/24 {2}LOST: our own key is not registered/);
