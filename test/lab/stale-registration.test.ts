@@ -14,7 +14,9 @@
  *   and 1 after;
  * - node 1 (stale) tries to fence node 2: refused, reported as a stale
  *   registration (ERR_NOT_REGISTERED), not as `lost`; nothing changes; after
- *   unfence it can.
+ *   unfence it can;
+ * - for comparison, fence_scsi's own cure (REGISTER AND IGNORE, then PREEMPT
+ *   with its own key, then REGISTER again): the observers do see the key gone.
  *
  * Every state is read with READ FULL STATUS through scsi-pr and sg_persist.
  * LUNs 9–11 (shared with registration-watch.test.ts and transport.test.ts; wiped
@@ -252,6 +254,36 @@ describe('stale registrations: node 1’s sessions came back with new ISIDs (LUN
     expect(await currentPathsRegistered(1, K1)).toEqual(sgs(1).map(() => true));
     // The state file `on` wrote makes the check pass.
     expect((await bin(1, CHECK, ['test'])).status).toBe(0);
+  });
+
+  it('for comparison, fence_scsi’s re-registration since #529 (REGISTER AND IGNORE, PREEMPT with its own key, REGISTER again when not the holder), per path as since #594: the key vanishes meanwhile, and the observers see it', async () => {
+    await makeNode1Stale();
+    writeState({ node: 'node1', key: K1, devices: sds(1), aptpl: false }, { SCSI_PR_STATE_DIR: join(SCRATCH, 'state-node1') });
+    const mine = await Promise.all(sgs(1).map((p) => pr.open(p)));
+    /** Our key's registrations right after each LU's self-preempt and re-register. */
+    const steps: string[] = [];
+    const fenceScsiOn = async () => {
+      for (const lun of LUNS) {
+        const [first, ...others] = devs(1).filter((d) => d.lun === lun).map((d) => mine[sgs(1).indexOf(d.sg)]);
+        for (const [i, d] of [first, ...others].entries()) {
+          await d.registerAndIgnoreExistingKey({ newKey: K1 });
+          if (i > 0) continue; // #594: the self-preempt only on the first path
+          await d.preempt({ key: K1, preemptKey: K1, type: 5 });
+          const holder = (await d.readReservation()).reservation?.key;
+          if (holder !== K1) await d.registerAndIgnoreExistingKey({ newKey: K1 });
+          steps.push(`LUN ${lun}: keys after: ${(await d.readKeys()).keys.map(pr.formatKey).join(' ')}`);
+        }
+      }
+    };
+    const o = await observe(fenceScsiOn).finally(() => Promise.all(mine.map((d) => d.close())));
+    const absent = o.samples.filter((x) => !x.keys.includes(K1));
+    const inWindow = o.samples.filter((x) => x.at >= o.window.start && x.at <= o.window.end).length;
+    console.log(`fence_scsi-style re-registration: ${(o.window.end - o.window.start).toFixed(0)} ms; ${inWindow} READ KEYS samples during it, ${absent.length} without node 1's key (LUNs ${[...new Set(absent.map((x) => LUNS[x.lu]))].join(', ')}); fence_scsi_pr_check exits: ${o.checks.map((c) => c.status).join(' ')}\n${steps.join('\n')}`);
+    // The observers are sensitive: this sequence takes the key away for a moment (LIO's
+    // PREEMPT with our own key removes every registration with it, the sender's too).
+    expect(absent.length, 'samples without the key').toBeGreaterThan(0);
+    // It does clear the stale registrations: only the current nexuses are left.
+    for (const lun of LUNS) expect(await isidsRegistered(lun, K1, 1), `LUN ${lun}`).toEqual(isidsOf(1));
   });
 
   it('node 2 fences node 1, registered only through stale nexuses: every registration with node 1’s key is gone, verified; the check says 0 before, 1 after', async () => {
