@@ -12,7 +12,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { labMap, labTools, dev, type LabMap } from './lab-env';
+import { labMap, labTools, dev, sgPersistKeys, sgPersistReservation, type LabMap } from './lab-env';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'scsi-pr.js');
 const LUNS = [1, 2, 3, 4];
@@ -418,6 +418,9 @@ describe('scsi-pr fence / unfence / status on 3 nodes', () => {
       ['status', '--key', K[1]!],
       ['status', '--key', K[1]!, '--aptpl', ...devicesOf(1)],
       ['fence', '--key', K[1]!, '--victim-key', K[2]!, '--lvm', '/dev/sdb'],
+      ['status', '--key', K[1]!, '--json', '--matrix', ...devicesOf(1)],
+      ['status', '--key', K[1]!, '--matrix', '--list', ...devicesOf(1)],
+      ['fence', '--key', K[1]!, '--victim-key', K[2]!, '--matrix', ...devicesOf(1)],
     ];
     const runs = await cliBatch(lines);
     for (const [i, args] of lines.entries()) {
@@ -425,5 +428,63 @@ describe('scsi-pr fence / unfence / status on 3 nodes', () => {
       expect(r.status, `scsi-pr ${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(new RegExp(`Try 'scsi-pr ${args[0]} --help'`));
     }
+  });
+
+  it('status --matrix: a split fence (the victim left on one LU) drawn as sg_persist sees it', async () => {
+    // Node 3 (fenced everywhere above) comes back on one LU only, through both of its paths
+    // (sgp retries the UNIT ATTENTION the preemption left for node 3).
+    const splitLun = MULTI_LUNS[1]!;
+    for (const path of [0, 1]) ok(await sgp('-o', '-I', '-S', K[3]!, dev(map, 3, splitLun, path).sg), `sg_persist -o -I -S ${K[3]} on node 3 path ${path}`);
+    const started = performance.now();
+    const m = await cli('status', '--matrix', '--key', K[1]!, ...devicesOf(1));
+    const ms = performance.now() - started;
+    console.log(`scsi-pr status --matrix (one process, ${ms.toFixed(0)} ms):\n${m.stdout}`);
+    expect(m.status, m.stderr).toBe(0); // our key is on every LU
+    expect(m.stderr).toBe('');
+
+    const lines = m.stdout.split('\n');
+    for (const l of lines) expect(l.length, `wider than 80 columns: ${l}`).toBeLessThanOrEqual(80);
+    const header = lines[0]!.split(/ {2,}/);
+    expect(header.slice(0, 4)).toEqual(['LU', 'WWN', 'gen', 'type']);
+    // Full keys head the columns when they fit, else letters named under "keys:".
+    const named = new Map([.../\b([A-Z]+) (0x[0-9a-f]+)/g[Symbol.matchAll](/^keys: [^]*?(?=\n\S)/m.exec(m.stdout)?.[0] ?? '')].map((x) => [x[1]!, x[2]!]));
+    const columns = header.slice(4).map((h) => h.replace(/ ours$/, '')).map((h) => named.get(h) ?? h);
+    expect(header[4], 'our key is the first key column').toMatch(/ ours$/);
+    expect(columns[0]).toBe(K[1]);
+    expect(new Set(columns)).toEqual(new Set([K[1], K[2], K[3]]));
+    const rows = lines.slice(2, 2 + MULTI_LUNS.length).map((l) => l.split(/ {2,}/));
+    const seen: number[] = [];
+    for (const [label, , gen, type, ...cells] of rows) {
+      const lab = map.devices.find((d) => d.node === 1 && d.sd === `/dev/${label}`);
+      expect(lab, `row ${label} is one of node 1's devices`).toBeDefined();
+      seen.push(lab!.lun);
+      const sg = sgOf(1, lab!.lun);
+      const keys = await sgPersistKeys(sg);
+      const res = await sgPersistReservation(sg);
+      expect(Number(gen), `generation of LUN ${lab!.lun}`).toBe(await generation(sg));
+      expect(type).toBe(res ? { 1: 'WE', 3: 'EA', 5: 'WE-RO', 6: 'EA-RO', 7: 'WE-AR', 8: 'EA-AR' }[res.type] : '-');
+      for (const [j, key] of columns.entries()) {
+        const n = keys.filter((k) => k === key).length;
+        const holder = res?.key === key ? '*' : '';
+        const expected = n === 0 ? '.' : key === K[1] ? `${n}/2${holder}` : `${n}${holder}`;
+        expect(cells[j], `LUN ${lab!.lun}, key ${key}: sg_persist lists it ${n} time(s)${holder ? ', holder' : ''}`).toBe(expected);
+      }
+    }
+    expect(seen.sort()).toEqual([...MULTI_LUNS].sort());
+    const footer = lines[2 + MULTI_LUNS.length]!.trim().split(/ {2,}/);
+    expect(footer).toEqual(['registered on', '3/3', '3/3', '1/3!']);
+    expect(m.stdout).toMatch(new RegExp(`! ${K[3]} is registered on 1 of 3 readable LUs`));
+    expect(m.stdout).toMatch(/\nstatus: 0x5c5c0001 registered on 3 of 3 logical unit\(s\)\n$/);
+
+    // Not a terminal and no flag: the list form as before (= --list); --json carries every registrant.
+    const [plain, list, j] = await cliBatch([
+      ['status', '--key', K[1]!, ...devicesOf(1)],
+      ['status', '--list', '--key', K[1]!, ...devicesOf(1)],
+      ['status', '--json', '--key', K[1]!, ...devicesOf(1)],
+    ]);
+    expect(plain).toEqual(list);
+    expect(plain!.stdout).toMatch(/^\/dev\/sd\w+ +holder +2 path\(s\) with our key/);
+    const lu = json(j!).devices.find((d: any) => d.keys.includes(K[3]));
+    expect(lu).toMatchObject({ source: 'read-full-status', paths: 2, registrants: expect.arrayContaining([{ key: K[3], nexuses: 2, reservationHolder: false }, { key: K[1], nexuses: 2, reservationHolder: true }]) });
   });
 });

@@ -39,7 +39,7 @@ function lu(n: number, regs: Reg[], reservation: { key: bigint; type: number } |
 }
 
 function unreadable(n: number, message: string): StatusDeviceReport {
-  return { device: `/dev/sd${String.fromCharCode(98 + n)}`, wwn: `naa.6001405cab000${n + 2}000000000000000000`, reachable: false, registered: false, registrations: 0, reservationHolder: false, reservation: null, keys: [], registrants: [], paths: 2, error: new TransportError(message, { hostStatus: 1 }) };
+  return { device: `/dev/sd${String.fromCharCode(98 + n)}`, wwn: `naa.6001405cab000${n + 2}000000000000000000`, reachable: false, registered: false, registrations: 0, reservationHolder: false, reservation: null, keys: [], registrants: [], paths: 2, error: new TransportError(message, { hostStatus: 1, driverStatus: 0, hostStatusName: 'DID_NO_CONNECT' }) };
 }
 
 function report(devices: StatusDeviceReport[]): StatusReport {
