@@ -214,6 +214,7 @@ function progressReporter(io: CliIO, enabled: boolean): { onProgress?: (e: Progr
     },
     end() {
       if (shown) io.err('\r\x1b[K');
+      shown = false;
     },
   };
 }
@@ -244,6 +245,7 @@ async function runMulti(req: MultiCliRequest, io: CliIO): Promise<number> {
   try {
     if (req.kind === 'fence') {
       const r = await fence({ ...common, victimKey: req.victimKey!, type: req.type });
+      progress.end();
       io.out(req.json ? toJSONText({ operation: 'fence', key: req.key, victimKey: req.victimKey, ...r }) : formatFenceReport(r, req.victimKey!));
       if (r.ok) return ExitCode.OK;
       if (r.lost) return ExitCode.RESERVATION_CONFLICT;
@@ -252,12 +254,14 @@ async function runMulti(req: MultiCliRequest, io: CliIO): Promise<number> {
     }
     if (req.kind === 'unfence') {
       const r = await unfence({ ...common, type: req.type, ...(req.aptpl ? { aptpl: true } : {}) });
+      progress.end();
       io.out(req.json ? toJSONText({ operation: 'unfence', key: req.key, ...r }) : formatUnfenceReport(r, req.key));
       if (r.ok) return ExitCode.OK;
       if (r.devices.every((d) => d.pathsRegistered === 0 && d.errors.length > 0 && d.errors.every(isOpenFailure))) return ExitCode.DEVICE;
       return ExitCode.ERROR;
     }
     const r = await status(common);
+    progress.end(); // the live line is gone before the report starts (else a terminal glues them)
     const devices = r.devices.map((d) => ({ ...d, volumeGroups: src.vgsOf(d.device) }));
     const matrix = req.layout === 'matrix' || (req.layout === undefined && io.stdoutIsTTY === true);
     if (req.json) io.out(toJSONText({ operation: 'status', key: req.key, ...r, devices }));

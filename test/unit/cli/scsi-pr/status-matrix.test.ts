@@ -261,6 +261,16 @@ describe('scsi-pr status: which form', () => {
     expect(forced.stdout()).not.toContain('\x1b[');
   });
 
+  it('the live progress line (stderr) is cleared before the report starts on stdout', async () => {
+    const writes: string[] = [];
+    const both: CliIO = { out: (t) => writes.push(`out:${t}`), err: (t) => writes.push(`err:${t}`), stderrIsTTY: true, stdoutIsTTY: true };
+    await main(['status', '--key', '0x5c5c0001', ...missing], both);
+    const firstOut = writes.findIndex((w) => w.startsWith('out:'));
+    expect(writes.slice(0, firstOut).some((w) => w.startsWith('err:') && w.includes('status 1/1'))).toBe(true);
+    expect(writes[firstOut - 1]).toBe('err:\r\x1b[K');
+    expect(writes.slice(firstOut).filter((w) => w.startsWith('err:'))).toEqual([]);
+  });
+
   it('--json on a terminal stays JSON', async () => {
     const tty = io(true);
     await main(['status', '--json', '--key', '0x5c5c0001', ...missing], tty);
