@@ -136,6 +136,78 @@ function columnWidth(c: Column): number {
   return Math.max(c.header.length, ...c.cells.map((x) => x.length));
 }
 
+/** What {@link findings} needs of the matrix. */
+interface MatrixModel {
+  devices: readonly StatusDeviceReport[];
+  /** Registrants per device (same order). */
+  regs: readonly Registrant[][];
+  /** Row labels per device. */
+  labels: readonly string[];
+  /** Readable LUs. */
+  readable: number;
+  ours: bigint;
+  /** Every column's key, ours first. */
+  keys: readonly bigint[];
+  /** On how many readable LUs a key is registered. */
+  count: (k: bigint) => number;
+  /** Registered on some readable LUs, not all. */
+  partial: (k: bigint) => boolean;
+  /** A key as the notes name it (with its column letter when letters are used). */
+  nameOf: (k: bigint) => string;
+}
+
+/**
+ * What differs between the LUs or is wrong, in words (`bad`: printed with
+ * `!`): our key missing, a key on some LUs only (partial or split fence),
+ * fewer registered nexuses than paths, different reservation holders or none,
+ * unreadable LUs, counts unknown, truncated lists.
+ */
+function findings(m: MatrixModel): Array<{ text: string; bad: boolean }> {
+  const { devices, regs, labels, readable, ours, nameOf } = m;
+  const where = (pred: (d: StatusDeviceReport, i: number) => boolean): string[] => devices.flatMap((d, i) => (pred(d, i) ? [labels[i]!] : []));
+  const lacks = (k: bigint) => (d: StatusDeviceReport, i: number): boolean => d.reachable && !regs[i]!.some((r) => r.key === k);
+  const notes: Array<{ text: string; bad: boolean }> = [];
+  const missingOurs = where(lacks(ours));
+  if (missingOurs.length > 0) {
+    const some = missingOurs.length < readable;
+    notes.push({ bad: true, text: `our key ${nameOf(ours)} is not registered on ${some ? missingOurs.join(', ') : 'any readable LU'}${some ? ': partially fenced, or not unfenced there' : ''}` });
+  }
+  for (const k of m.keys) {
+    if (k !== ours && m.partial(k)) notes.push({ bad: true, text: `${nameOf(k)} is registered on ${m.count(k)} of ${readable} readable LUs (not on ${where(lacks(k)).join(', ')}): a partial fence, or a partial unfence` });
+  }
+  const fewPaths = where((d, i) => {
+    const r = regs[i]!.find((x) => x.key === ours);
+    return d.reachable && r?.nexuses !== undefined && d.paths !== undefined && r.nexuses < d.paths;
+  });
+  if (fewPaths.length > 0) notes.push({ bad: true, text: `our key is registered on fewer I_T nexuses than this host has paths on ${fewPaths.join(', ')}: a path may be unregistered (unfence registers every path)` });
+  const holderOf = (d: StatusDeviceReport, i: number): string => {
+    if (!d.reservation) return 'none';
+    const type = shortTypeName(d.reservation.type);
+    if (isAllRegistrantsType(d.reservation.type)) return `all registrants (${type})`;
+    return `${nameOf(regs[i]!.find((r) => r.reservationHolder)?.key ?? d.reservation.key)} (${type})`;
+  };
+  const holders = new Map<string, string[]>();
+  devices.forEach((d, i) => {
+    if (d.reachable) holders.set(holderOf(d, i), [...(holders.get(holderOf(d, i)) ?? []), labels[i]!]);
+  });
+  if (holders.size > 1) {
+    notes.push({ bad: true, text: `the LUs differ in who holds the reservation: ${[...holders].map(([h, lus]) => `${h} on ${lus.join(', ')}`).join('; ')}` });
+  } else if (holders.has('none')) {
+    notes.push({ bad: true, text: 'no LU has a reservation: registrations alone keep nobody from writing, fenced nodes included' });
+  }
+  for (const d of devices) if (!d.reachable) notes.push({ bad: true, text: `${deviceLabel(d.device)} (${d.wwn.startsWith('path:') ? 'no WWN' : d.wwn}) could not be read: ${firstLine(d.error)}` });
+  const noCount = where((d) => d.reachable && d.source === 'read-keys');
+  if (noCount.length > 0) notes.push({ bad: false, text: `${noCount.join(', ')}: no READ FULL STATUS on this target (ILLEGAL REQUEST): read with READ KEYS and READ RESERVATION, so "+" is registered without a count of I_T nexuses` });
+  const truncated = where((d) => d.reachable && d.truncated === true);
+  if (truncated.length > 0) notes.push({ bad: true, text: `${truncated.join(', ')}: more registrations than fit in one response (65535 bytes): only the first ones are shown` });
+  return notes;
+}
+
+/** WE-AR (7) and EA-AR (8): every registrant holds the reservation. */
+function isAllRegistrantsType(type: number): boolean {
+  return type === 7 || type === 8;
+}
+
 /**
  * The matrix of {@link status}'s report, for a terminal (see the file
  * comment). Each cell: `N` the key is registered through N I_T nexuses
@@ -158,7 +230,7 @@ export function formatStatusMatrix(report: StatusReport, options: StatusMatrixOp
   devices.forEach((d, i) => {
     if (!d.reachable) return;
     for (const r of regs[i]!) if (r.key !== ours) others.add(r.key);
-    if (d.reservation && d.reservation.key !== ours && d.reservation.key !== 0n && !(d.reservation.type === 7 || d.reservation.type === 8)) others.add(d.reservation.key);
+    if (d.reservation && d.reservation.key !== ours && d.reservation.key !== 0n && !isAllRegistrantsType(d.reservation.type)) others.add(d.reservation.key);
   });
   const keys = [ours, ...[...others].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))];
   const letter = new Map(keys.map((k, i) => [k, columnLabel(i)]));
@@ -268,42 +340,7 @@ export function formatStatusMatrix(report: StatusReport, options: StatusMatrixOp
     }
   }
 
-  // What is wrong, in words.
-  const nameOf = (k: bigint): string => (layout.full ? formatKey(k) : `${letter.get(k)} ${formatKey(k)}`);
-  const where = (pred: (d: StatusDeviceReport, i: number) => boolean): string[] => devices.flatMap((d, i) => (pred(d, i) ? [labels[i]!] : []));
-  const notes: Array<{ text: string; bad: boolean }> = [];
-  const missingOurs = where((d, i) => d.reachable && !regs[i]!.some((r) => r.key === ours));
-  if (missingOurs.length > 0 && readable.length > 0) {
-    notes.push({ bad: true, text: `our key ${nameOf(ours)} is not registered on ${missingOurs.length === readable.length ? 'any readable LU' : missingOurs.join(', ')}${missingOurs.length < readable.length ? ': partially fenced, or not unfenced there' : ''}` });
-  }
-  for (const k of keys.slice(1)) {
-    if (partial(k)) notes.push({ bad: true, text: `${nameOf(k)} is registered on ${count(k)} of ${readable.length} readable LUs (not on ${where((d, i) => d.reachable && !regs[i]!.some((r) => r.key === k)).join(', ')}): a partial fence, or a partial unfence` });
-  }
-  const fewPaths = where((d, i) => {
-    const r = regs[i]!.find((x) => x.key === ours);
-    return d.reachable && r?.nexuses !== undefined && d.paths !== undefined && r.nexuses < d.paths;
-  });
-  if (fewPaths.length > 0) notes.push({ bad: true, text: `our key is registered on fewer I_T nexuses than this host has paths on ${fewPaths.join(', ')}: a path may be unregistered (unfence registers every path)` });
-  const holderOf = (d: StatusDeviceReport, i: number): string =>
-    !d.reservation ? 'none' : d.reservation.type === 7 || d.reservation.type === 8 ? `all registrants (${shortTypeName(d.reservation.type)})` : `${nameOf(regs[i]!.find((r) => r.reservationHolder)?.key ?? d.reservation.key)} (${shortTypeName(d.reservation.type)})`;
-  const holders = new Map<string, string[]>();
-  devices.forEach((d, i) => {
-    if (!d.reachable) return;
-    const h = holderOf(d, i);
-    holders.set(h, [...(holders.get(h) ?? []), labels[i]!]);
-  });
-  if (holders.size > 1) {
-    notes.push({ bad: true, text: `the LUs differ in who holds the reservation: ${[...holders].map(([h, lus]) => `${h} on ${lus.join(', ')}`).join('; ')}` });
-  } else if (holders.has('none')) {
-    notes.push({ bad: true, text: 'no LU has a reservation: registered nodes can all write, but unregistered ones can too' });
-  }
-  const unreadable = devices.filter((d) => !d.reachable);
-  for (const d of unreadable) notes.push({ bad: true, text: `${deviceLabel(d.device)} (${d.wwn.startsWith('path:') ? 'no WWN' : d.wwn}) could not be read: ${firstLine(d.error)}` });
-  const noCount = where((d) => d.reachable && d.source === 'read-keys');
-  if (noCount.length > 0) notes.push({ bad: false, text: `${noCount.join(', ')}: no READ FULL STATUS on this target (ILLEGAL REQUEST): read with READ KEYS and READ RESERVATION, so "+" is registered without a count of I_T nexuses` });
-  const truncated = where((d) => d.reachable && d.truncated === true);
-  if (truncated.length > 0) notes.push({ bad: true, text: `${truncated.join(', ')}: more registrations than fit in one response (65535 bytes): only the first ones are shown` });
-
+  const notes = findings({ devices, regs, labels, readable: readable.length, ours, keys, count, partial, nameOf: (k) => (layout.full ? formatKey(k) : `${letter.get(k)} ${formatKey(k)}`) });
   out.push('');
   if (!layout.full) {
     const names = keys.map((k) => unit(`${letter.get(k)} ${formatKey(k)}${k === ours ? ' (ours)' : ''}`));
@@ -313,7 +350,7 @@ export function formatStatusMatrix(report: StatusReport, options: StatusMatrixOp
   const cells = [
     unit('N registered through N I_T nexuses'),
     ...(devices.some((d) => d.paths !== undefined) ? [`(${unit('N/P in our column: this host has P paths to the LU')})`] : []),
-    ...(noCount.length > 0 ? [unit('+ registered, count unknown')] : []),
+    ...(devices.some((d) => d.reachable && d.source === 'read-keys') ? [unit('+ registered, count unknown')] : []),
     unit('* holds the reservation'),
     unit('. not registered'),
   ];
