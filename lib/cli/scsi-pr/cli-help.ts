@@ -160,10 +160,10 @@ On a terminal: a matrix, one row per logical unit (device, WWN, PR generation,
 reservation type), one column per key seen on any of them (ours first), each
 cell the number of I_T nexuses registered with that key (* = holds the
 reservation, . = not registered), then what differs between the LUs (a key on
-some only: a partial or split fence), a legend and the summary line. Keys
-wider than the screen get letters (named below) and wrap. Colours on a
-terminal unless NO_COLOR is set. Elsewhere (pipes, files): one line per
-logical unit, as before, or --json.
+some only: a partial or split fence), a legend and the summary line. When
+the keys do not fit the width, columns get letters (named below) and wrap.
+Colours on a terminal unless NO_COLOR is set. Elsewhere (pipes, files): one
+line per logical unit, or --json.
 
   --key K                     our key (hex)
   --matrix                    the matrix, even when stdout is not a terminal
