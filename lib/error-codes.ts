@@ -71,7 +71,11 @@ export const ErrorCodes = Object.freeze({
   // ---- fencing and the service (ScsiPrError, in a report or thrown) ---------
   /** fence: an LU has no registration at all (never unfenced, cleared, or not the LU expected). */
   ERR_NO_REGISTRATIONS: 'ERR_NO_REGISTRATIONS',
-  /** fence: our key is gone from an LU where other keys are registered (another node fenced us). */
+  /**
+   * fence: our key is not registered for us on an LU — gone where other keys are
+   * (another node fenced us: outcome `lost`), or listed only through I_T nexuses
+   * that no longer exist (a stale registration: outcome `failed`; `unfence` fixes it).
+   */
   ERR_NOT_REGISTERED: 'ERR_NOT_REGISTERED',
   /** fence: after the preempt, the victim's key is still there, no reservation is held, the generation did not advance or our key is gone. */
   ERR_FENCE_NOT_VERIFIED: 'ERR_FENCE_NOT_VERIFIED',

@@ -23,6 +23,12 @@ const PACKAGES = {
   // LVM shared VGs for the service tests (lvmlockd in test mode inside the guest)
   lvm2: '/usr/sbin/lvm',
   'lvm2-lockd': '/usr/sbin/lvmlockd',
+  // A real cluster manager driving fence_scsi_pr (test/lab/pacemaker.test.ts, scripts/lab/guest-pacemaker.sh)
+  corosync: '/usr/sbin/corosync',
+  pacemaker: '/usr/sbin/pacemakerd',
+  'pacemaker-cli-utils': '/usr/sbin/stonith_admin',
+  'pacemaker-resource-agents': '/usr/lib/ocf/resource.d/pacemaker/Dummy',
+  pcs: '/usr/sbin/pcs',
 };
 
 class PrereqError extends Error {}

@@ -22,7 +22,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { labMap, labTools, run, sgPersistKeys, sgPersistReservation, sgRawWrite, SG_EXIT, type LabMap, type RunResult } from './lab-env';
+import { dev, labMap, labTools, run, sgPersistKeys, sgPersistReservation, sgRawWrite, SG_EXIT, type LabMap, type RunResult } from './lab-env';
 import { fenceScsiKey } from '../../lib/fencing/fence-keys';
 
 const LUNS = [2, 3, 4];
@@ -30,7 +30,8 @@ const ROOT = join(__dirname, '..', '..');
 const AGENT = join(ROOT, 'dist', 'cli', 'fence-scsi-pr.js');
 const PACEMAKER = join(ROOT, 'scripts', 'lab', 'guest-pacemaker.sh');
 const SCRATCH = join(ROOT, '.lab', `pacemaker-${process.pid}`);
-const PACEMAKER_LOG = '/var/log/pacemaker/pacemaker.log';
+/** The agent's own log (its `logfile` parameter in the stonith resource): INFO lines and results too. */
+const AGENT_LOG = '/var/log/cluster/fence_scsi_pr.log';
 const CLUSTER = 'scsiprlab'; // totem.cluster_name in guest-pacemaker.sh
 const NODES = [1, 2, 3];
 const name = (n: number) => `node${n}`;
@@ -75,11 +76,7 @@ async function historyLines(): Promise<string[]> {
 function devicesOf(map: LabMap, node: number): string[] {
   return map.devices.filter((d) => d.node === node && LUNS.includes(d.lun)).map((d) => d.sd);
 }
-function sgOf(map: LabMap, node: number, lun: number, path = 0): string {
-  const d = map.devices.find((x) => x.node === node && x.lun === lun && x.path === path);
-  if (!d) throw new Error(`no device for node ${node} LUN ${lun} path ${path}`);
-  return d.sg;
-}
+const sgOf = (map: LabMap, node: number, lun: number, path = 0): string => dev(map, node, lun, path).sg;
 
 /** A node unfencing itself with the agent, as its own Pacemaker would run "on" on it. */
 async function selfUnfence(map: LabMap, n: number): Promise<void> {
@@ -106,10 +103,13 @@ async function waitForCluster(what: string, ok: (mon: string) => boolean, timeou
   throw new Error(`the cluster did not get to: ${what} in ${timeoutMs} ms; crm_mon:\n${mon}`);
 }
 
-/** The fence agent's own lines (its stderr, which the fencer logs) since `from` bytes into pacemaker.log. */
+/** Size of the agent's log now (where the next lines will start). */
+function agentLogSize(): number {
+  return existsSync(AGENT_LOG) ? statSync(AGENT_LOG).size : 0;
+}
+/** The agent's log lines written since `from` bytes. */
 function agentLog(from: number): string[] {
-  const text = readFileSync(PACEMAKER_LOG, 'utf8').slice(from);
-  return [...text.matchAll(/fence_scsi_pr\[\d+\] stderr: \[ (.*) \]$/gm)].map((m) => m[1]!);
+  return readFileSync(AGENT_LOG, 'utf8').slice(from).split('\n').filter((l) => l.length > 0);
 }
 
 describe('Pacemaker fences through fence_scsi_pr', () => {
@@ -151,7 +151,7 @@ describe('Pacemaker fences through fence_scsi_pr', () => {
     const t0 = Date.now();
     for (const args of [
       ['property', 'set', 'startup-fencing=false'],
-      ['stonith', 'create', 'scsi-fence', 'fence_scsi_pr', `devices=${devicesOf(map, 1).join(',')}`, 'pcmk_host_list=node1 node2 node3', 'meta', 'provides=unfencing'],
+      ['stonith', 'create', 'scsi-fence', 'fence_scsi_pr', `devices=${devicesOf(map, 1).join(',')}`, 'pcmk_host_list=node1 node2 node3', `logfile=${AGENT_LOG}`, 'meta', 'provides=unfencing'],
       // A resource that needs unfencing: the cluster must unfence node1 before it starts it.
       ['resource', 'create', 'dummy', 'ocf:pacemaker:Dummy'],
     ]) {
@@ -210,6 +210,7 @@ describe('Pacemaker fences through fence_scsi_pr', () => {
   });
 
   it('stonith_admin --reboot node3 (the cluster\'s default stonith-action): off only — node1 never registers node3\'s key', async () => {
+    const logFrom = agentLogSize();
     const t0 = Date.now();
     const r = await cluster('stonith_admin', ['--reboot', 'node3', '--timeout', '120']);
     const ms = Date.now() - t0;
@@ -221,12 +222,16 @@ describe('Pacemaker fences through fence_scsi_pr', () => {
     }
     const ev = await history();
     expect(ev.filter((e) => e.target === 'node3' && e.action === 'reboot' && e.status === 'success')).toHaveLength(1);
+    // The fencer ran the agent's off for node3 and no on (the agent's info lines, as the fencer logged them).
+    const lines = agentLog(logFrom);
+    expect(lines.filter((l) => /\bfencing node3 \(key /.test(l)), lines.join('\n')).toHaveLength(1);
+    expect(lines.filter((l) => /unfencing node3/.test(l)), lines.join('\n')).toEqual([]);
   });
 
   it('a fence that cannot be verified (every LUN of the device gone) is recorded as a failure, and the agent says why', async () => {
     await selfUnfence(map, 2);
     for (const lun of LUNS) expect(await registrations(map, lun), `LUN ${lun}`).toEqual({ 1: 2, 2: 2, 3: 0 });
-    const logFrom = statSync(PACEMAKER_LOG).size;
+    const logFrom = agentLogSize();
     for (const lun of LUNS) labTools.removeLun(lun);
     let r: RunResult;
     const t0 = Date.now();
@@ -240,10 +245,10 @@ describe('Pacemaker fences through fence_scsi_pr', () => {
     const ev = await history();
     expect(ev.filter((e) => e.target === 'node2' && e.action === 'off' && e.status === 'failed'), JSON.stringify(ev)).toHaveLength(1);
     expect(ev.filter((e) => e.target === 'node2' && e.action === 'off' && e.status === 'success')).toHaveLength(1); // only the earlier one
-    // The fencer ran the agent (1 + pcmk_off_retries times); each run failed on every device and claimed nothing.
+    // The fencer ran the agent (1 + pcmk_off_retries times, as it decides); each run failed on every device and claimed nothing.
     const lines = agentLog(logFrom);
     const failures = lines.filter((l) => /Failed: node2 \(key 0x[0-9a-f]+\) is fenced on 0 of 3 devices/.test(l));
-    report.push(`the agent, as the fencer logged it: ${failures[0] ?? lines.join(' | ')}`);
+    report.push(`the agent's log: ${failures.length} run(s), each: ${failures[0] ?? lines.join(' | ')}`);
     expect(failures.length, lines.join('\n')).toBeGreaterThanOrEqual(1);
     expect(lines.filter((l) => /Success/.test(l))).toEqual([]);
     // LIO drops an ACL's registrations when its LUN mapping is removed: the LUNs come back with none (a LIO fact, not scsi-pr's doing).
