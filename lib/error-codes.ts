@@ -77,6 +77,8 @@ export const ErrorCodes = Object.freeze({
    * that no longer exist (a stale registration: outcome `failed`; `unfence` fixes it).
    */
   ERR_NOT_REGISTERED: 'ERR_NOT_REGISTERED',
+  /** fence with `requireAbort`: the target refuses PREEMPT AND ABORT (PREEMPT would not abort the victim's queued commands). */
+  ERR_ABORT_UNSUPPORTED: 'ERR_ABORT_UNSUPPORTED',
   /** fence: after the preempt, the victim's key is still there, no reservation is held, the generation did not advance or our key is gone. */
   ERR_FENCE_NOT_VERIFIED: 'ERR_FENCE_NOT_VERIFIED',
   /** fence, unfence, status, service: no path of an LU could be opened. */

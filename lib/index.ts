@@ -110,7 +110,7 @@ export { ArgumentTypeError, ArgumentRangeError, type InvalidArgumentCode } from 
 // ---- fencing many LUs --------------------------------------------------------
 export type { ProgressEvent, ProgressOperation } from './fencing/progress-event';
 export type { DeviceInput } from './fencing/logical-units';
-export { fence, type FenceOptions, type FenceReport, type FenceDeviceReport } from './fencing/fence';
+export { fence, type FenceOptions, type FenceReport, type FenceDeviceReport, type PreemptMethod } from './fencing/fence';
 export { unfence, type UnfenceOptions, type UnfenceReport, type UnfenceDeviceReport } from './fencing/unfence';
 export { status, type StatusOptions, type StatusReport, type StatusDeviceReport } from './fencing/fence-status';
 export { watchRegistration, describeFencedEvidence, type WatchRegistrationOptions, type RegistrationWatch, type FencedEvidence } from './fencing/registration-watch';

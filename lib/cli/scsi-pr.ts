@@ -244,7 +244,7 @@ async function runMulti(req: MultiCliRequest, io: CliIO): Promise<number> {
   };
   try {
     if (req.kind === 'fence') {
-      const r = await fence({ ...common, victimKey: req.victimKey!, type: req.type });
+      const r = await fence({ ...common, victimKey: req.victimKey!, type: req.type, ...(req.requireAbort ? { requireAbort: true } : {}) });
       progress.end();
       io.out(req.json ? toJSONText({ operation: 'fence', key: req.key, victimKey: req.victimKey, ...r }) : formatFenceReport(r, req.victimKey!));
       if (r.ok) return ExitCode.OK;

@@ -32,9 +32,19 @@
  * registration — the LU's next path is tried, and if no path's nexus is
  * registered the LU fails with ERR_NOT_REGISTERED (not `lost`) and, at the
  * arbiter, fence stops. It never re-registers us: `unfence` does that.
+ *
+ * Targets without PREEMPT AND ABORT (tgt 1.0.85 answers it with ILLEGAL
+ * REQUEST, INVALID FIELD IN CDB, and nothing changes): the LU is fenced with
+ * PREEMPT instead, unless `requireAbort`. PREEMPT removes the victim's
+ * registrations and takes over its reservation exactly like PREEMPT AND ABORT,
+ * so the race, verification and `lost` rules are the same; what it does not do
+ * is abort the victim's commands already queued at the LU (SPC: PREEMPT AND
+ * ABORT also clears the victim's task set). The report names those LUs
+ * (`withoutAbort`, `method`). With `requireAbort` such an LU fails with
+ * ERR_ABORT_UNSUPPORTED and nothing is sent to it beyond the refused command.
  */
 import type { OpenOptions } from '../device';
-import { ReservationConflictError, ScsiPrError } from '../errors';
+import { ReservationConflictError, ScsiPrError, ScsiSenseError } from '../errors';
 import { ArgumentRangeError } from '../invalid-argument';
 import { formatKey, parseKey, type KeyInput } from '../scsi/keys';
 import { isPathFailure, luName, onAnyPath, openLogicalUnits, type DeviceInput, type LogicalUnit } from './logical-units';
@@ -62,7 +72,18 @@ export interface FenceOptions {
   open?: OpenOptions;
   /** Called each time an LU finishes a phase (`'check'`, `'arbiter'`, `'preempt'`, `'verify'`). */
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Refuse the PREEMPT fallback (default false). Where a target rejects PREEMPT
+   * AND ABORT as unsupported (ILLEGAL REQUEST, INVALID FIELD IN CDB or INVALID
+   * COMMAND OPERATION CODE), fence uses PREEMPT, which removes the victim's
+   * key and reservation but leaves its already-queued commands to run; with
+   * `requireAbort` such an LU fails with ERR_ABORT_UNSUPPORTED instead.
+   */
+  requireAbort?: boolean;
 }
+
+/** The PR OUT service action that removed the victim's key from an LU. */
+export type PreemptMethod = 'preempt-and-abort' | 'preempt';
 
 /** What happened on one LU. */
 export interface FenceDeviceReport {
@@ -82,6 +103,12 @@ export interface FenceDeviceReport {
   generationAfter?: number;
   /** Reservation after the operation. */
   reservation?: { key: bigint; type: number } | null;
+  /**
+   * How the victim's key was removed, when we removed it (outcome 'fenced'):
+   * 'preempt' on a target that refused PREEMPT AND ABORT — the victim's commands
+   * already queued at the LU were not aborted.
+   */
+  method?: PreemptMethod;
   /** From the start of the operation until this LU's last step finished (ms). */
   durationMs: number;
 }
@@ -95,6 +122,12 @@ export interface FenceReport {
   /** Names of LUs verified fenced, and of those that are not. */
   fenced: string[];
   notFenced: string[];
+  /**
+   * LUs fenced with PREEMPT because the target refused PREEMPT AND ABORT: the
+   * victim's key is gone and verified, but its commands already queued there
+   * were not aborted (they may still complete). Empty when every preempt aborted.
+   */
+  withoutAbort: string[];
   devices: FenceDeviceReport[];
   durationMs: number;
   /**
@@ -193,14 +226,30 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
       let conflict: ReservationConflictError | undefined;
       const stale: string[] = [];
       let last: unknown = lu.unusable[0]?.error ?? new ScsiPrError('ERR_NO_PATH', `${luName(lu)}: no usable path`, { path: luName(lu) });
-      for (const d of lu.paths) {
+      let method: PreemptMethod = 'preempt-and-abort';
+      for (let i = 0; i < lu.paths.length; i++) {
+        const d = lu.paths[i]!;
         try {
-          await d.preemptAndAbort({ key, preemptKey: victim, type, ...call });
-          reports.get(lu)!.outcome = 'fenced';
+          const args = { key, preemptKey: victim, type, ...call };
+          await (method === 'preempt-and-abort' ? d.preemptAndAbort(args) : d.preempt(args));
+          const r = reports.get(lu)!;
+          r.outcome = 'fenced';
+          r.method = method;
           return true;
         } catch (e) {
           if (isPathFailure(e)) {
             last = e;
+            continue;
+          }
+          if (method === 'preempt-and-abort' && isUnsupportedServiceAction(e)) {
+            // Refused before it did anything (CHECK CONDITION): the LU is unchanged.
+            if (options.requireAbort) {
+              candidates.delete(lu); // refused for good: the fan-out does not ask again
+              fail(lu, new ScsiPrError('ERR_ABORT_UNSUPPORTED', `${luName(lu)}: the target refuses PREEMPT AND ABORT (${e.sense.ascName}) and requireAbort is set: not fenced (PREEMPT would remove the key without aborting the victim's queued commands)`, { path: luName(lu) }, { cause: e }));
+              return false;
+            }
+            method = 'preempt';
+            i--; // the same path again, with PREEMPT
             continue;
           }
           if (!(e instanceof ReservationConflictError)) {
@@ -322,6 +371,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
       lost,
       fenced: devices.filter((d) => d.ok).map((d) => d.device),
       notFenced: devices.filter((d) => !d.ok).map((d) => d.device),
+      withoutAbort: devices.filter((d) => d.ok && d.method === 'preempt').map((d) => d.device),
       devices,
       durationMs: monotonicMs() - t0,
       phases,
@@ -329,4 +379,13 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
   } finally {
     if (!closed) await set.close();
   }
+}
+
+/**
+ * ILLEGAL REQUEST for a command the target does not implement: INVALID FIELD IN
+ * CDB (24h/00h, an unsupported service action) or INVALID COMMAND OPERATION CODE
+ * (20h/00h). The command did nothing.
+ */
+function isUnsupportedServiceAction(e: unknown): e is ScsiSenseError {
+  return e instanceof ScsiSenseError && e.sense.senseKey === 0x5 && e.sense.ascq === 0 && (e.sense.asc === 0x24 || e.sense.asc === 0x20);
 }

@@ -74,7 +74,7 @@ export async function actionOff(ctx: ActionContext): Promise<number> {
     await ctx.deps.sleep(s.delayMs);
   }
   log.info(`fencing ${victim.node} (key ${formatKey(victim.key)}, ${victim.how}) as key ${formatKey(own.key)} (${own.how}) on ${devices.join(', ')}`);
-  const report = await ctx.deps.fence({ devices, key: own.key, victimKey: victim.key, timeoutMs: s.timeoutMs, onProgress: progress(ctx) });
+  const report = await ctx.deps.fence({ devices, key: own.key, victimKey: victim.key, timeoutMs: s.timeoutMs, onProgress: progress(ctx), ...(s.requireAbort ? { requireAbort: true } : {}) });
   for (const d of report.devices) {
     const gen = d.generationBefore !== undefined ? `, generation ${d.generationBefore}${d.generationAfter !== undefined ? ` -> ${d.generationAfter}` : ''}` : '';
     const res = d.reservation ? `, reservation ${formatKey(d.reservation.key)} type ${d.reservation.type}` : '';
@@ -87,6 +87,9 @@ export async function actionOff(ctx: ActionContext): Promise<number> {
   }
   if (!report.ok) {
     fail(ctx, `${victim.node} (key ${formatKey(victim.key)}) is fenced on ${report.fenced.length} of ${plural(report.devices.length, 'device')}; not on: ${report.notFenced.join(', ')}`);
+  }
+  if (report.withoutAbort.length > 0) {
+    log.warn(`the target refused PREEMPT AND ABORT on ${plural(report.withoutAbort.length, 'device')}, fenced with PREEMPT: ${victim.node}'s commands already queued there were not aborted: ${report.withoutAbort.join(', ')} (require_abort=1 refuses this)`);
   }
   if (report.devices.every((d) => d.outcome === 'already-fenced')) {
     ctx.out(`Success: Already OFF: ${victim.node} (key ${formatKey(victim.key)}) is registered on none of ${plural(report.devices.length, 'device')}`);

@@ -99,6 +99,10 @@ export const AGENT_PARAMETERS: readonly AgentParameter[] = [
     shortdesc: 'Use the APTPL flag for registrations (persist through power loss). Only used by the "on" action',
   },
   {
+    name: 'require_abort', longopt: 'require-abort', type: 'boolean',
+    shortdesc: 'Fail instead of fencing with PREEMPT where a device refuses PREEMPT AND ABORT (PREEMPT does not abort the victim\'s queued commands). Only used by the "off" action',
+  },
+  {
     name: 'command_timeout', longopt: 'command-timeout', type: 'second', metavar: '[seconds]', default: '30',
     shortdesc: 'Timeout of each SCSI command, in seconds',
   },

@@ -18,6 +18,8 @@ export interface Settings {
   key?: bigint;
   devices?: string[];
   aptpl: boolean;
+  /** off: no PREEMPT fallback where PREEMPT AND ABORT is refused. */
+  requireAbort: boolean;
   timeoutMs: number;
   delayMs: number;
   resolver: KeyResolver;
@@ -71,6 +73,7 @@ export function settingsFrom(input: ParsedInput, action: AgentAction, deps: Agen
     ...(key !== undefined ? { key } : {}),
     ...(devices !== undefined ? { devices } : {}),
     aptpl: v.get('aptpl') === '1',
+    requireAbort: v.get('require_abort') === '1',
     timeoutMs: Math.round((timeoutS && timeoutS > 0 ? timeoutS : 30) * 1000),
     delayMs: Math.round((delayS ?? 0) * 1000),
     resolver,

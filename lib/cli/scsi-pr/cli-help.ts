@@ -111,13 +111,17 @@ Remove the victim's key from every logical unit with PREEMPT AND ABORT. Our
 key must be registered everywhere (else another node fenced us and nothing is
 done); the first LU in WWN order is preempted alone (two nodes fencing each
 other are serialised there), then all others at once; then every LU is read
-back (READ FULL STATUS) to verify that the victim's key is gone. Paths of one
-LU are grouped by WWN; a failing path falls back to another.
+back (READ KEYS and READ RESERVATION) to verify that the victim's key is gone.
+Paths of one LU are grouped by WWN; a failing path falls back to another. Where
+the target refuses PREEMPT AND ABORT (ILLEGAL REQUEST: unsupported), that LU is
+fenced with PREEMPT, and the report says the victim's queued commands were not
+aborted.
 
   --key K                     our registered key (hex)
   --victim-key V              the key of the node to fence (hex)
   --type T                    reservation type to take if the victim held it
                               (default 5, we-ro)
+  --require-abort             no PREEMPT fallback: such an LU fails instead
 ${MULTI_COMMON_HELP}
 
 Exit status:

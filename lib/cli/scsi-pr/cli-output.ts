@@ -237,6 +237,9 @@ export function formatFenceReport(r: FenceReport, victimKey: bigint): string {
   if (r.lost) out += `fence: LOST: our own key is gone (another node fenced this one); ${formatKey(victimKey)} fenced on ${ok} of ${n} logical unit(s)\n`;
   else if (r.ok) out += `fence: ${formatKey(victimKey)} fenced on all ${n} logical unit(s) in ${r.durationMs.toFixed(1)} ms\n`;
   else out += `fence: ${formatKey(victimKey)} fenced on ${ok} of ${n} logical unit(s); NOT fenced: ${r.notFenced.join(', ')}\n`;
+  if (r.withoutAbort.length > 0) {
+    out += `fence: the target refused PREEMPT AND ABORT on ${r.withoutAbort.length} logical unit(s), fenced with PREEMPT: the victim's commands already queued there were not aborted: ${r.withoutAbort.join(', ')} (--require-abort refuses this)\n`;
+  }
   return out;
 }
 

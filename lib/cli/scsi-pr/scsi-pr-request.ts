@@ -61,6 +61,8 @@ export interface MultiCliRequest extends CommonRequest {
   type: ReservationTypeCode;
   /** unfence only. */
   aptpl: boolean;
+  /** fence only (`--require-abort`): no PREEMPT fallback where PREEMPT AND ABORT is refused. */
+  requireAbort: boolean;
   /** Show a live progress line (a terminal only); false with --no-progress. */
   progress: boolean;
   /**
@@ -171,6 +173,7 @@ const MULTI_OPTIONS: readonly OptionSpec[] = [
   { name: 'victim-key', long: ['victim-key'], takesValue: true },
   { name: 'type', long: ['type'], takesValue: true },
   { name: 'aptpl', long: ['aptpl'] },
+  { name: 'require-abort', long: ['require-abort'] },
   { name: 'lvm', long: ['lvm'] },
   { name: 'no-progress', long: ['no-progress'] },
   { name: 'matrix', long: ['matrix'] },
@@ -178,7 +181,7 @@ const MULTI_OPTIONS: readonly OptionSpec[] = [
 ];
 
 const MULTI_ALLOWED: Readonly<Record<'fence' | 'unfence' | 'status', readonly string[]>> = {
-  fence: ['key', 'victim-key', 'type', 'lvm', 'no-progress'],
+  fence: ['key', 'victim-key', 'type', 'require-abort', 'lvm', 'no-progress'],
   unfence: ['key', 'type', 'aptpl', 'lvm', 'no-progress'],
   status: ['key', 'lvm', 'no-progress', 'matrix', 'list'],
 };
@@ -416,7 +419,7 @@ function parseMulti(kind: 'fence' | 'unfence' | 'status', argv: readonly string[
     if (a.positionals.some((d) => d.length === 0)) throw new UsageError('a DEVICE is empty');
     source = { kind: 'devices', devices: [...a.positionals] };
   }
-  return { kind, source, key, ...(victimKey !== undefined ? { victimKey } : {}), type, aptpl: a.flags.has('aptpl'), progress: !a.flags.has('no-progress'), ...(layout ? { layout } : {}), ...c };
+  return { kind, source, key, ...(victimKey !== undefined ? { victimKey } : {}), type, aptpl: a.flags.has('aptpl'), requireAbort: a.flags.has('require-abort'), progress: !a.flags.has('no-progress'), ...(layout ? { layout } : {}), ...c };
 }
 
 function parseService(argv: readonly string[]): CliRequest {

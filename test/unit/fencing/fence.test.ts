@@ -434,6 +434,102 @@ describe('fence: our key registered only through stale I_T nexuses (a session th
   });
 });
 
+/** A target without PREEMPT AND ABORT (tgt 1.0.85): ILLEGAL REQUEST, INVALID FIELD IN CDB. */
+const NO_PREEMPT_AND_ABORT = { sense: { key: 0x5, asc: 0x24, ascq: 0x00 } };
+
+describe('fence: a target without PREEMPT AND ABORT', () => {
+  it('falls back to PREEMPT on the same path, LU by LU, verifies, and says which LUs were not aborted', async () => {
+    const { san, lus, a, b } = twoNodeCluster(3);
+    // lus[1] implements PREEMPT AND ABORT, the others do not.
+    for (const lu of [lus[0], lus[2]]) san.script({ lu, on: 'preempt-and-abort' }, NO_PREEMPT_AND_ABORT, Infinity);
+
+    const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
+
+    expect(r).toMatchObject({ ok: true, lost: false, withoutAbort: [nameOf(a, lus[0]), nameOf(a, lus[2])] });
+    expect(r.fenced).toHaveLength(3);
+    expect(reportOf(r, lus[0])).toMatchObject({ outcome: 'fenced', ok: true, method: 'preempt' });
+    expect(reportOf(r, lus[1])).toMatchObject({ outcome: 'fenced', ok: true, method: 'preempt-and-abort' });
+    expect(reportOf(r, lus[2])).toMatchObject({ outcome: 'fenced', ok: true, method: 'preempt' });
+    for (const lu of lus) {
+      expect(lu.distinctKeys()).toEqual([KEY_A]);
+      expect(lu.reservationKey()).toEqual({ key: KEY_A, type: WE_RO });
+    }
+    // The arbiter LU: the refused PREEMPT AND ABORT, then PREEMPT through the same path (port 1), then nothing else there.
+    expect(san.prOuts({ lu: lus[0] }).map((x) => [x.name, x.nexus.port])).toEqual([['preempt-and-abort', 1], ['preempt', 1]]);
+    // The fan-out still waited for the arbiter (PREEMPT) to be back.
+    const arbiterPreempt = san.prOuts({ lu: lus[0] })[1]!;
+    for (const lu of [lus[1], lus[2]]) for (const x of san.prOuts({ lu })) expect(x.submittedAt).toBeGreaterThan(arbiterPreempt.settledAt!);
+    expect(san.prOuts({ node: b })).toEqual([]);
+  });
+
+  it('requireAbort: the LU fails with ERR_ABORT_UNSUPPORTED and nothing but the refused command reaches it; the arbiter moves on', async () => {
+    const { san, lus, a } = twoNodeCluster(3);
+    san.script({ lu: lus[0], on: 'preempt-and-abort' }, NO_PREEMPT_AND_ABORT, Infinity);
+
+    const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B, requireAbort: true });
+
+    expect(r).toMatchObject({ ok: false, lost: false, withoutAbort: [], notFenced: [nameOf(a, lus[0])] });
+    const bad = reportOf(r, lus[0]);
+    expect(bad.outcome).toBe('failed');
+    expect((bad.error as ScsiPrError).code).toBe('ERR_ABORT_UNSUPPORTED');
+    expect(bad.error?.message).toMatch(/refuses PREEMPT AND ABORT \(INVALID FIELD IN CDB\) and requireAbort is set/);
+    expect((bad.error as ScsiPrError & { cause?: unknown }).cause).toBeInstanceOf(ScsiSenseError);
+    expect(san.prOuts({ lu: lus[0] }).map((x) => x.name)).toEqual(['preempt-and-abort']);
+    expect(lus[0].distinctKeys()).toEqual([KEY_A, KEY_B]);
+    // The other LUs do abort: fenced with PREEMPT AND ABORT (the arbiter moved to lus[1]).
+    for (const lu of [lus[1], lus[2]]) expect(reportOf(r, lu)).toMatchObject({ outcome: 'fenced', ok: true, method: 'preempt-and-abort' });
+  });
+
+  it('another ILLEGAL REQUEST (a bad parameter list) is not taken for "unsupported": no PREEMPT is sent', async () => {
+    const { san, lus, a } = twoNodeCluster(1);
+    san.script({ lu: lus[0], on: 'preempt-and-abort' }, { sense: { key: 0x5, asc: 0x26, ascq: 0x00 } }, Infinity);
+
+    const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
+
+    expect(r).toMatchObject({ ok: false, withoutAbort: [] });
+    expect((reportOf(r, lus[0]).error as ScsiPrError).code).toBe('ERR_ILLEGAL_REQUEST');
+    expect(san.prOuts({ lu: lus[0] }).map((x) => x.name)).toEqual(['preempt-and-abort']);
+  });
+
+  it('lost on a target without PREEMPT AND ABORT: the PREEMPT\'s RESERVATION CONFLICT with our key gone is lost', async () => {
+    const { san, lus, a, b } = twoNodeCluster(2);
+    san.script({ lu: lus[0], on: 'preempt-and-abort' }, NO_PREEMPT_AND_ABORT, Infinity);
+    // b's PREEMPT lands on the arbiter LU just before a's PREEMPT (after a's refused PREEMPT AND ABORT).
+    san.script({ lu: lus[0], on: 'preempt', node: a }, { before: (lu) => lu.execute(b.nexus(1), preemptCdb(), preemptList(KEY_B, KEY_A)) });
+
+    const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
+
+    expect(r).toMatchObject({ ok: false, lost: true, fenced: [], withoutAbort: [] });
+    expect(reportOf(r, lus[0]).outcome).toBe('lost');
+    expect(san.prOuts({ node: a, lu: lus[1] })).toEqual([]);
+  });
+
+  it(`two nodes fencing each other through PREEMPT leave exactly one survivor over 40 seeded orderings`, async () => {
+    const winners = new Set<string>();
+    for (let seed = 1; seed <= 40; seed++) {
+      const { san, lus, a, b } = twoNodeCluster(4, 1);
+      san.script({ on: 'preempt-and-abort' }, NO_PREEMPT_AND_ABORT, Infinity);
+      const random = seededRandom(seed);
+      san.delay = (x) => (x.name === 'inquiry' ? { arrive: 0, reply: 0 } : { arrive: Math.floor(random() * 4), reply: Math.floor(random() * 4) });
+      const [ra, rb] = await Promise.all([
+        fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B }),
+        fence({ devices: b.devices(), key: KEY_B, victimKey: KEY_A }),
+      ]);
+      const context = `seed ${seed}`;
+      const survivors = lus.map((lu) => lu.distinctKeys());
+      for (const s of survivors) expect(s, context).toHaveLength(1);
+      const survivor = survivors[0]![0];
+      expect(survivors.every((x) => x[0] === survivor), context).toBe(true);
+      const [winner, loser] = survivor === KEY_A ? [ra, rb] : [rb, ra];
+      winners.add(survivor === KEY_A ? 'a' : 'b');
+      expect(winner, context).toMatchObject({ ok: true, lost: false });
+      expect(winner.withoutAbort, context).toHaveLength(4);
+      expect(loser, context).toMatchObject({ ok: false, lost: true, fenced: [] });
+    }
+    expect(winners).toEqual(new Set(['a', 'b']));
+  });
+});
+
 describe('fence: two nodes fencing each other', () => {
   const SEEDS = 100;
   it(`leaves exactly one survivor, the same on every LU, over ${SEEDS} seeded orderings`, async () => {

@@ -40,7 +40,7 @@ function fenceDev(device: string, outcome: FenceDeviceReport['outcome'], ok: boo
   return { device, wwn: `naa.${device.slice(-1)}`, outcome, ok, ...(error ? { error } : {}), generationBefore: 3, generationAfter: ok ? 4 : undefined, reservation: ok ? { key: 1n, type: 5 } : undefined, durationMs: 1.5 };
 }
 function fenceReport(devices: FenceDeviceReport[], lost = false): FenceReport {
-  return { ok: devices.every((d) => d.ok) && devices.length > 0, lost, fenced: devices.filter((d) => d.ok).map((d) => d.device), notFenced: devices.filter((d) => !d.ok).map((d) => d.device), devices, durationMs: 3, phases: { open: 0, check: 0, arbiter: 0, preempt: 0, verify: 0, close: 0 } };
+  return { ok: devices.every((d) => d.ok) && devices.length > 0, lost, fenced: devices.filter((d) => d.ok).map((d) => d.device), notFenced: devices.filter((d) => !d.ok).map((d) => d.device), withoutAbort: devices.filter((d) => d.ok && d.method === 'preempt').map((d) => d.device), devices, durationMs: 3, phases: { open: 0, check: 0, arbiter: 0, preempt: 0, verify: 0, close: 0 } };
 }
 function unfenceDev(device: string, ok: boolean, errors: Error[] = []): UnfenceDeviceReport {
   return { device, wwn: `naa.${device.slice(-1)}`, ok, pathsRegistered: ok ? 2 : 1, paths: 2, reservation: ok ? 'reserved' : 'none', holder: ok ? 1n : undefined, unitAttentions: [], errors, durationMs: 1 };

@@ -270,6 +270,7 @@ describe('multi-device reports', () => {
         lost: false,
         fenced: ['/dev/sg1'],
         notFenced: ['/dev/sg9'],
+        withoutAbort: [],
         durationMs: 3,
         phases: NO_PHASES,
         devices: [
@@ -284,8 +285,25 @@ describe('multi-device reports', () => {
         '/dev/sg9  failed          /dev/sg9: no such device\n' +
         'fence: 0x2 fenced on 1 of 2 logical unit(s); NOT fenced: /dev/sg9\n',
     );
-    const lost = formatFenceReport({ ok: false, lost: true, fenced: [], notFenced: ['/dev/sg1'], durationMs: 1, phases: NO_PHASES, devices: [{ device: '/dev/sg1', wwn: 'w', outcome: 'lost', ok: false, durationMs: 1 }] }, 2n);
+    const lost = formatFenceReport({ ok: false, lost: true, fenced: [], notFenced: ['/dev/sg1'], withoutAbort: [], durationMs: 1, phases: NO_PHASES, devices: [{ device: '/dev/sg1', wwn: 'w', outcome: 'lost', ok: false, durationMs: 1 }] }, 2n);
     expect(lost).toMatch(/fence: LOST: our own key is gone/);
+    const noAbort = formatFenceReport(
+      {
+        ok: true,
+        lost: false,
+        fenced: ['/dev/sg1', '/dev/sg2'],
+        notFenced: [],
+        withoutAbort: ['/dev/sg2'],
+        durationMs: 2,
+        phases: NO_PHASES,
+        devices: [
+          { device: '/dev/sg1', wwn: 'naa.1', outcome: 'fenced', ok: true, method: 'preempt-and-abort', reservation: { key: 1n, type: 5 }, durationMs: 1 },
+          { device: '/dev/sg2', wwn: 'naa.2', outcome: 'fenced', ok: true, method: 'preempt', reservation: { key: 1n, type: 5 }, durationMs: 1 },
+        ],
+      },
+      2n,
+    );
+    expect(noAbort).toMatch(/^fence: 0x2 fenced on all 2 logical unit\(s\) in 2\.0 ms\nfence: the target refused PREEMPT AND ABORT on 1 logical unit\(s\), fenced with PREEMPT: the victim's commands already queued there were not aborted: \/dev\/sg2 \(--require-abort refuses this\)\n$/m);
   });
   it('unfence and status', () => {
     expect(

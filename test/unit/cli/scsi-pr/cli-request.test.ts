@@ -156,16 +156,16 @@ describe('single device: refused before any I/O (exit 2)', () => {
 
 describe('fence / unfence / status', () => {
   const table: Array<[string, CliRequest]> = [
-    ['fence --key 1 --victim-key 2 /dev/sdb /dev/sdc', { kind: 'fence', source: { kind: 'devices', devices: ['/dev/sdb', '/dev/sdc'] }, key: 1n, victimKey: 2n, type: 5, aptpl: false, progress: true, ...common }],
-    ['fence --key=0x1 --victim-key=0x2 --type we --json --timeout 100 --no-progress /dev/sdb', { kind: 'fence', source: { kind: 'devices', devices: ['/dev/sdb'] }, key: 1n, victimKey: 2n, type: 1, aptpl: false, progress: false, json: true, verbose: false, timeoutMs: 100 }],
-    ['fence --key 1 --victim-key 2 --lvm', { kind: 'fence', source: { kind: 'lvm', volumeGroups: [] }, key: 1n, victimKey: 2n, type: 5, aptpl: false, progress: true, ...common }],
-    ['fence --lvm vg_db vg_logs --key 1 --victim-key 2', { kind: 'fence', source: { kind: 'lvm', volumeGroups: ['vg_db', 'vg_logs'] }, key: 1n, victimKey: 2n, type: 5, aptpl: false, progress: true, ...common }],
-    ['unfence --key 5c5c0001 --aptpl /dev/sg1', { kind: 'unfence', source: { kind: 'devices', devices: ['/dev/sg1'] }, key: 0x5c5c0001n, type: 5, aptpl: true, progress: true, ...common }],
-    ['unfence --key 1 --type 6 /dev/sg1', { kind: 'unfence', source: { kind: 'devices', devices: ['/dev/sg1'] }, key: 1n, type: 6, aptpl: false, progress: true, ...common }],
-    ['status --key 1 /dev/sg1 /dev/sg2', { kind: 'status', source: { kind: 'devices', devices: ['/dev/sg1', '/dev/sg2'] }, key: 1n, type: 5, aptpl: false, progress: true, ...common }],
-    ['status --key 1 --lvm vg0', { kind: 'status', source: { kind: 'lvm', volumeGroups: ['vg0'] }, key: 1n, type: 5, aptpl: false, progress: true, ...common }],
-    ['status --matrix --key 1 /dev/sg1', { kind: 'status', source: { kind: 'devices', devices: ['/dev/sg1'] }, key: 1n, type: 5, aptpl: false, progress: true, layout: 'matrix', ...common }],
-    ['status --key 1 --list /dev/sg1', { kind: 'status', source: { kind: 'devices', devices: ['/dev/sg1'] }, key: 1n, type: 5, aptpl: false, progress: true, layout: 'list', ...common }],
+    ['fence --key 1 --victim-key 2 /dev/sdb /dev/sdc', { kind: 'fence', source: { kind: 'devices', devices: ['/dev/sdb', '/dev/sdc'] }, key: 1n, victimKey: 2n, type: 5, aptpl: false, requireAbort: false, progress: true, ...common }],
+    ['fence --key=0x1 --victim-key=0x2 --type we --json --timeout 100 --no-progress /dev/sdb', { kind: 'fence', source: { kind: 'devices', devices: ['/dev/sdb'] }, key: 1n, victimKey: 2n, type: 1, aptpl: false, requireAbort: false, progress: false, json: true, verbose: false, timeoutMs: 100 }],
+    ['fence --key 1 --victim-key 2 --lvm', { kind: 'fence', source: { kind: 'lvm', volumeGroups: [] }, key: 1n, victimKey: 2n, type: 5, aptpl: false, requireAbort: false, progress: true, ...common }],
+    ['fence --lvm vg_db vg_logs --key 1 --victim-key 2', { kind: 'fence', source: { kind: 'lvm', volumeGroups: ['vg_db', 'vg_logs'] }, key: 1n, victimKey: 2n, type: 5, aptpl: false, requireAbort: false, progress: true, ...common }],
+    ['unfence --key 5c5c0001 --aptpl /dev/sg1', { kind: 'unfence', source: { kind: 'devices', devices: ['/dev/sg1'] }, key: 0x5c5c0001n, type: 5, aptpl: true, requireAbort: false, progress: true, ...common }],
+    ['unfence --key 1 --type 6 /dev/sg1', { kind: 'unfence', source: { kind: 'devices', devices: ['/dev/sg1'] }, key: 1n, type: 6, aptpl: false, requireAbort: false, progress: true, ...common }],
+    ['status --key 1 /dev/sg1 /dev/sg2', { kind: 'status', source: { kind: 'devices', devices: ['/dev/sg1', '/dev/sg2'] }, key: 1n, type: 5, aptpl: false, requireAbort: false, progress: true, ...common }],
+    ['status --key 1 --lvm vg0', { kind: 'status', source: { kind: 'lvm', volumeGroups: ['vg0'] }, key: 1n, type: 5, aptpl: false, requireAbort: false, progress: true, ...common }],
+    ['status --matrix --key 1 /dev/sg1', { kind: 'status', source: { kind: 'devices', devices: ['/dev/sg1'] }, key: 1n, type: 5, aptpl: false, requireAbort: false, progress: true, layout: 'matrix', ...common }],
+    ['status --key 1 --list /dev/sg1', { kind: 'status', source: { kind: 'devices', devices: ['/dev/sg1'] }, key: 1n, type: 5, aptpl: false, requireAbort: false, progress: true, layout: 'list', ...common }],
     ['fence --help', { kind: 'help', topic: 'fence' }],
     ['status -h', { kind: 'help', topic: 'status' }],
   ];
