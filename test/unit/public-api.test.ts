@@ -120,6 +120,7 @@ const TYPE_EXPORTS = [
   'ExpandedDevice',
   'FcpTransportId',
   'FenceDeviceReport',
+  'PreemptMethod',
   'FenceOptions',
   'FenceReport',
   'FenceScsiKeyOptions',
