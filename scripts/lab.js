@@ -3,8 +3,8 @@
 'use strict';
 /**
  * The SAN lab launcher: boots a User-Mode Linux guest on the host filesystem,
- * builds an LIO iSCSI target with L LUNs on 127.0.0.1 and N open-iscsi
- * initiator nodes, then runs a command (or a REPL) inside it and halts.
+ * builds an iSCSI target (LIO, or tgt with --target tgt) with L LUNs on 127.0.0.1
+ * and N open-iscsi initiator nodes, then runs a command (or a REPL) inside it and halts.
  * See `node scripts/lab.js --help`.
  */
 const fs = require('node:fs');
@@ -19,20 +19,22 @@ const USAGE = `usage: scsi-pr-lab <run|repl|check> [options] [-- command args...
   check            boot a 1x1 lab and report the boot-to-ready time
 
 options:
+  --target T       lio (default: the kernel's LIO target) or tgt (Debian's user-space tgtd 1.0.85;
+                   lab LUN i is tgt LUN i+1, tgt's LUN 0 being its controller LUN)
   --nodes N        initiator nodes, 1-8 (default 2); node i logs in as iqn …:node<i>
   --luns L         LUNs, 1-64 (default 4): rd_mcp backstores, unit serial scsiprlab<NNNN>
   --paths P        target portals 127.0.0.1..P (default 1); P=2 gives every node two paths per LUN
   --lun-mb MB      size of each LUN (default 8)
   --delay-ms D     netem delay on loopback in ms (default 0; benchmarks use 1)
   --loss-pct X     netem packet loss in percent (default 0)
-  --dbroot DIR     LIO dbroot (APTPL files) on a host directory kept across boots (default: guest tmpfs)
+  --dbroot DIR     LIO dbroot (APTPL files) on a host directory kept across boots (default: guest tmpfs; LIO only)
   --mem MB         guest memory (default 384 + LUNs x lun-mb)
   --timeout S      kill the guest after S seconds and fail (default 600)
   --env K=V        pass an environment variable into the guest (repeatable)
   --verbose        show the guest console (kernel, set-up) as it boots
   --json           with check: print the result as JSON
 
-Inside the guest: SCSI_PR_LAB=1, SCSI_PR_LAB_MAP=<map.json> (node -> LUN -> sd/sg),
+Inside the guest: SCSI_PR_LAB=1, LAB_TARGET=lio|tgt, SCSI_PR_LAB_MAP=<map.json> (node -> LUN -> sd/sg),
 LAB_N<node>_L<lun>_SG / _SD per device (_P<path> suffix for paths > 0), and
 scripts/lab/guest-tools.js for logout/login, LUN remove/restore, portal down/up, netem.
 Exit status: the command's; 123 the guest rebooted (reboot(2) ended the command; the
@@ -43,6 +45,7 @@ const REBOOTED = 123;
 
 /**
  * @typedef {object} LabOptions
+ * @property {'lio'|'tgt'} [target]  the iSCSI target implementation (default 'lio')
  * @property {number} [nodes]
  * @property {number} [luns]
  * @property {number} [paths]
@@ -79,6 +82,9 @@ const FORWARD_ENV = /^(PATH|CI|TERM|LANG|LC_\w+|NODE_\w+|SCSI_PR_\w+|VITEST\w*|F
  * @returns {Promise<{status: number, reason?: string, rebooted?: boolean, readyMs?: number, wallMs: number, runDir: string, map?: any}>}
  */
 async function runLab(o, argv) {
+  const target = o.target ?? 'lio';
+  if (target !== 'lio' && target !== 'tgt') throw new RangeError(`--target must be lio or tgt, got ${target}`);
+  if (target === 'tgt' && o.dbroot) throw new RangeError('--dbroot is LIO\'s APTPL store: tgt 1.0.85 refuses APTPL, so --dbroot needs --target lio');
   const nodes = checkInt('nodes', o.nodes ?? 2, 1, 8);
   const luns = checkInt('luns', o.luns ?? 4, 1, 64);
   const paths = checkInt('paths', o.paths ?? 1, 1, 4);
@@ -98,6 +104,7 @@ async function runLab(o, argv) {
   if (o.dbroot) fs.mkdirSync(o.dbroot, { recursive: true });
 
   const env = {
+    LAB_TARGET: target,
     LAB_NODES: nodes, LAB_LUNS: luns, LAB_PATHS: paths, LAB_LUN_MB: lunMb,
     LAB_DELAY_MS: delayMs, LAB_LOSS_PCT: lossPct, LAB_DBROOT: o.dbroot ? path.resolve(o.dbroot) : '',
     LAB_TARGET_IQN: 'iqn.2003-01.org.linux-iscsi.scsi-pr-lab:target',
@@ -223,6 +230,12 @@ function parseArgs(argv) {
     const a = rest[i];
     const v = () => rest[++i];
     switch (a) {
+      case '--target': {
+        const t = v();
+        if (t !== 'lio' && t !== 'tgt') throw new RangeError(`--target must be lio or tgt, got ${t}`);
+        o.target = t;
+        break;
+      }
       case '--nodes': o.nodes = num(a, v()); break;
       case '--luns': o.luns = num(a, v()); break;
       case '--paths': o.paths = num(a, v()); break;
@@ -263,7 +276,7 @@ async function main() {
       const r = await runLab(o, cmd);
       if (r.reason) console.error(`scsi-pr-lab: ${r.reason}`);
       else if (r.rebooted) console.error(`scsi-pr-lab: the guest rebooted (reboot(2)) before the command ended; its second boot halted at once (exit ${REBOOTED}); wall ${r.wallMs} ms`);
-      else if (process.env.SCSI_PR_LAB_QUIET !== '1') console.error(`scsi-pr-lab: ${o.nodes ?? 2} nodes x ${o.luns ?? 4} LUNs ready in ${r.readyMs} ms; command exited ${r.status}; wall ${r.wallMs} ms`);
+      else if (process.env.SCSI_PR_LAB_QUIET !== '1') console.error(`scsi-pr-lab: ${o.target ?? 'lio'}: ${o.nodes ?? 2} nodes x ${o.luns ?? 4} LUNs ready in ${r.readyMs} ms; command exited ${r.status}; wall ${r.wallMs} ms`);
       return r.status;
     }
     if (verb === 'repl') {
@@ -273,9 +286,9 @@ async function main() {
     }
     if (verb === 'check') {
       const r = await runLab({ nodes: 1, luns: 1, ...o }, ['true']);
-      if (o.json) console.log(JSON.stringify({ status: r.status, readyMs: r.readyMs, wallMs: r.wallMs, reason: r.reason }));
+      if (o.json) console.log(JSON.stringify({ target: o.target ?? 'lio', status: r.status, readyMs: r.readyMs, wallMs: r.wallMs, reason: r.reason }));
       else if (r.reason) console.error(`scsi-pr-lab: ${r.reason}`);
-      else console.log(`lab ok: ready in ${r.readyMs} ms (guest clock), ${r.wallMs} ms wall`);
+      else console.log(`lab ok (${o.target ?? 'lio'}): ready in ${r.readyMs} ms (guest clock), ${r.wallMs} ms wall`);
       return r.status;
     }
     console.error(`scsi-pr-lab: unknown command ${verb}\n\n${USAGE}`);

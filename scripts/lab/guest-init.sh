@@ -56,12 +56,24 @@ hostname scsi-pr-lab
 ip link set lo up
 log "userland ready"
 
-for m in configfs target_core_mod iscsi_target_mod scsi_mod sd_mod sg iscsi_tcp; do
+LAB_TARGET="${LAB_TARGET:-lio}"
+export LAB_TARGET
+if [ "$LAB_TARGET" = tgt ]; then
+  MODULES="scsi_mod sd_mod sg iscsi_tcp" # tgtd is a user-space daemon: no target modules
+else
+  MODULES="configfs target_core_mod iscsi_target_mod scsi_mod sd_mod sg iscsi_tcp"
+fi
+for m in $MODULES; do
   modprobe "$m" || fail "modprobe $m"
 done
-mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
+[ "$LAB_TARGET" = tgt ] || mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
 log "modules loaded"
 
+if [ "$LAB_TARGET" = tgt ]; then
+# --- tgt target: LUNS file-backed disks (tgt LUNs 1..L) behind one target, PATHS portals
+bash "$LAB_SCRIPTS/guest-tgt.sh" 2>>"$RUN/guest.log" || fail "tgt configuration (see guest.log)"
+log "tgt configured: $LAB_LUNS LUNs x $LAB_PATHS portal(s), $LAB_NODES ACLs"
+else
 # --- LIO target: LUNS rd_mcp backstores behind one iSCSI target, PATHS portals -
 CFG=/sys/kernel/config/target
 # LIO writes <dbroot>/pr/aptpl_<serial> on every PR OUT (APTPL or not): without a
@@ -72,6 +84,7 @@ echo "$DBROOT" >"$CFG/dbroot" || fail "set LIO dbroot"
 [ "$(cat "$CFG/dbroot")" = "$DBROOT" ] || fail "LIO kept dbroot $(cat "$CFG/dbroot")"
 node "$LAB_SCRIPTS/guest-lio.js" 2>>"$RUN/guest.log" || fail "LIO configuration (see guest.log)"
 log "LIO configured: $LAB_LUNS LUNs x $LAB_PATHS portal(s), $LAB_NODES ACLs"
+fi
 
 if [ "${LAB_DELAY_MS:-0}" != 0 ] || [ "${LAB_LOSS_PCT:-0}" != 0 ]; then
   modprobe sch_netem || fail "modprobe sch_netem"
@@ -91,6 +104,12 @@ done
 IFACES=()
 for ((n = 1; n <= LAB_NODES; n++)); do IFACES+=(-I "node$n"); done
 iscsiadm -m discovery -t st -p 127.0.0.1:3260 "${IFACES[@]}" >/dev/null || fail "iSCSI discovery"
+if [ "$LAB_TARGET" = tgt ]; then
+  # tgt's SendTargets names only the portal it was asked on: discover every portal.
+  for ((p = 2; p <= LAB_PATHS; p++)); do
+    iscsiadm -m discovery -t st -p "127.0.0.$p:3260" "${IFACES[@]}" >/dev/null || fail "iSCSI discovery on 127.0.0.$p"
+  done
+fi
 iscsiadm -m node -T "$TIQN" --login >/dev/null 2>>"$RUN/guest.log" || fail "iSCSI login"
 log "logged in"
 

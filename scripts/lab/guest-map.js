@@ -4,7 +4,9 @@
 /**
  * Runs inside the lab guest. Builds the device map (node -> LUN -> path -> sd/sg)
  * from sysfs: /sys/class/iscsi_session/session*, each session's SCSI devices
- * H:C:T:L with their block/ and scsi_generic/ children.
+ * H:C:T:L with their block/ and scsi_generic/ children. The same map for both
+ * targets: with tgt (LAB_TARGET=tgt) the controller LUN 0 is left out and
+ * `lun` is tgt's LUN - 1 (0-based like LIO's), `path` comes from the portal.
  *
  *   node guest-map.js wait <map.json>   wait until every expected device exists, write map.json + map.env
  *   node guest-map.js print             print the current map as JSON
@@ -35,6 +37,51 @@ function targetSideIsid(target, tpgt, initiator) {
   return m ? m.slice(1).join('').toLowerCase() : '';
 }
 
+/** 'lio' (default) or 'tgt': which target the lab runs (LAB_TARGET). */
+const labTarget = () => (process.env.LAB_TARGET === 'tgt' ? 'tgt' : 'lio');
+
+/**
+ * tgt's LUN 0 is its controller LUN (no block device); lab LUN i is tgt LUN i+1.
+ * With LIO lab LUN i is LIO LUN i.
+ */
+const lunOffset = () => (labTarget() === 'tgt' ? 1 : 0);
+
+/**
+ * The ISID of a session. LIO shows it in its ACL info file. tgt shows it nowhere
+ * (no READ FULL STATUS, no tgtadm field) and the initiator's sysfs has no `isid`
+ * in this kernel, so for tgt it is open-iscsi's rule: OUI-format 00 02 3d, then
+ * the 24-bit session id (sessionN -> 00023d00000N; LIO's ACL info files show
+ * exactly these values in LIO labs). Returns 12 hex digits or ''.
+ * @param {string} session @param {string} target @param {number} tpgt @param {string} initiator
+ */
+function sessionIsid(session, target, tpgt, initiator) {
+  if (labTarget() === 'lio') return targetSideIsid(target, tpgt, initiator);
+  const sid = Number(/^session(\d+)$/.exec(session)?.[1]);
+  return Number.isInteger(sid) && sid < 0x1000000 ? `00023d${sid.toString(16).padStart(6, '0')}` : '';
+}
+
+/**
+ * Unit serial number from the device's VPD page 0x80 in sysfs: bytes 4.. of the
+ * page, trimmed (tgt pads it to 36 bytes with leading spaces).
+ * @param {string} dir
+ */
+function unitSerial(dir) {
+  let page;
+  try { page = fs.readFileSync(path.join(dir, 'vpd_pg80')); } catch { return ''; }
+  return page.subarray(4).toString('latin1').replace(/[^\x20-\x7e]/g, '').trim();
+}
+
+/**
+ * The lab path of a session: LIO has one TPG per portal (path = tpgt - 1); tgt has
+ * one TPG for every portal, so the path comes from the portal 127.0.0.<path+1>.
+ * @param {number} tpgt @param {string} portal
+ */
+function pathOf(tpgt, portal) {
+  if (labTarget() === 'lio') return tpgt - 1;
+  const m = /^127\.0\.0\.(\d+):/.exec(portal);
+  return m ? Number(m[1]) - 1 : tpgt - 1;
+}
+
 /**
  * Scan sysfs for every iSCSI session and its LUNs.
  * @returns {Array<{session: string, initiator: string, target: string, tpgt: number, portal: string, isid: string, state: string, hctl: string, lun: number, sd: string|null, sg: string|null, serial: string}>}
@@ -53,7 +100,7 @@ function scan() {
       target: readText(path.join(sdir, 'targetname')),
       tpgt: Number(readText(path.join(sdir, 'tpgt'))),
       portal,
-      isid: targetSideIsid(readText(path.join(sdir, 'targetname')), Number(readText(path.join(sdir, 'tpgt'))), readText(path.join(sdir, 'initiatorname'))),
+      isid: sessionIsid(s, readText(path.join(sdir, 'targetname')), Number(readText(path.join(sdir, 'tpgt'))), readText(path.join(sdir, 'initiatorname'))),
       state: readText(path.join(sdir, 'state')),
     };
     for (const t of list(dev, /^target\d+:\d+:\d+$/)) {
@@ -67,7 +114,7 @@ function scan() {
           lun: Number(hctl.split(':')[3]),
           sd: sd ? `/dev/${sd}` : null,
           sg: sg ? `/dev/${sg}` : null,
-          serial: readText(path.join(d, 'vpd_pg80')).replace(/[^\x20-\x7e]/g, '').trim(),
+          serial: unitSerial(d),
         });
       }
     }
@@ -82,12 +129,14 @@ function scan() {
 function buildMap(devices) {
   const nodes = Number(process.env.LAB_NODES);
   const prefix = process.env.LAB_INITIATOR_PREFIX || '';
+  const offset = lunOffset();
   const flat = devices
-    .filter((d) => d.initiator.startsWith(prefix))
-    .map((d) => ({ node: Number(d.initiator.slice(prefix.length)), path: d.tpgt - 1, ...d }))
+    .filter((d) => d.initiator.startsWith(prefix) && d.lun >= offset)
+    .map((d) => ({ node: Number(d.initiator.slice(prefix.length)), path: pathOf(d.tpgt, d.portal), ...d, lun: d.lun - offset }))
     .sort((a, b) => a.node - b.node || a.lun - b.lun || a.path - b.path);
   return {
-    target: { iqn: process.env.LAB_TARGET_IQN, portals: Array.from({ length: Number(process.env.LAB_PATHS) }, (_, i) => `127.0.0.${i + 1}:3260`) },
+    // kind and lunOffset (lab LUN + lunOffset = the target's LUN number, as in hctl) are tgt additions.
+    target: { kind: labTarget(), lunOffset: offset, iqn: process.env.LAB_TARGET_IQN, portals: Array.from({ length: Number(process.env.LAB_PATHS) }, (_, i) => `127.0.0.${i + 1}:3260`) },
     options: {
       nodes, luns: Number(process.env.LAB_LUNS), paths: Number(process.env.LAB_PATHS),
       lunMb: Number(process.env.LAB_LUN_MB), delayMs: Number(process.env.LAB_DELAY_MS || 0),
@@ -146,4 +195,4 @@ function main() {
 }
 
 if (require.main === module) main();
-module.exports = { scan, buildMap };
+module.exports = { scan, buildMap, labTarget, lunOffset };

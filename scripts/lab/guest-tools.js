@@ -18,7 +18,18 @@
  * returns a Promise and never blocks the caller's event loop: vitest's worker
  * must keep answering its RPC while a lab test waits (its calls time out after
  * 60 s of a blocked loop, see test/lab/event-loop-watch.ts). The rest only
- * reads sysfs or writes configfs and stays synchronous.
+ * reads sysfs or writes configfs and stays synchronous — with LIO. With tgt
+ * (LAB_TARGET=tgt) the SAN is changed by programs (tgtadm, tc), so removeLun,
+ * restoreLun, addAcl, portalDown and portalUp return a Promise there: `await`
+ * them (awaiting works for both targets; on LIO they return undefined, done).
+ *
+ * tgt differences: removeLun deletes tgt's logical unit (tgt keeps PR state in
+ * the LU, so registrations and the reservation are gone after restoreLun, unlike
+ * LIO, where the backstore keeps them); addAcl binds an initiator to the whole
+ * target (tgt has no per-LUN ACLs: a LUN subset throws); portalDown drops every
+ * packet to and from portal 127.0.0.<p>:3260 with a tc filter on loopback's
+ * ingress (tgt's `tgtadm --op delete --mode portal` closes only the listening
+ * socket, sessions stay up), portalUp removes the filter.
  *
  * CLI: node guest-tools.js <logout|login|remove-lun|restore-lun|portal-down|portal-up|netem|map> [args]
  */
@@ -28,6 +39,9 @@ const { spawn } = require('node:child_process');
 const { scan, buildMap } = require('./guest-map');
 
 const CFG = '/sys/kernel/config/target';
+/** tgt's target id in the lab (scripts/lab/guest-tgt.sh). */
+const TGT_TID = '1';
+const isTgt = () => process.env.LAB_TARGET === 'tgt';
 
 function requireGuest() {
   if (process.env.SCSI_PR_LAB !== '1') throw new Error('lab tools run only inside the SAN lab guest (SCSI_PR_LAB=1)');
@@ -141,6 +155,7 @@ async function login(node) {
  */
 function removeLun(lun) {
   requireGuest();
+  if (isTgt()) return tgtRemoveLun(lun);
   try {
     unmapLun(lun);
   } catch (e) {
@@ -170,6 +185,7 @@ function unmapLun(lun) {
 /** Map LUN `lun` again for every node ACL. @param {number} lun */
 function restoreLun(lun) {
   requireGuest();
+  if (isTgt()) return tgtRestoreLun(lun);
   for (let p = 1; p <= paths(); p++) {
     const tpg = tpgDir(p);
     fs.mkdirSync(`${tpg}/lun/lun_${lun}`, { recursive: true });
@@ -189,6 +205,12 @@ function mapAclLun(tpg, acl, lun) {
 function addAcl(iqn, luns) {
   requireGuest();
   const all = Array.from({ length: Number(env('LAB_LUNS')) }, (_, i) => i);
+  if (isTgt()) {
+    if (luns && !all.every((l) => luns.includes(l))) {
+      return Promise.reject(new Error(`lab (target tgt): addAcl(${iqn}, [${luns.join(', ')}]): tgt ACLs cover the whole target, not single LUNs; call addAcl(iqn) for all LUNs`));
+    }
+    return tgtadm(['--op', 'bind', '--mode', 'target', '--tid', TGT_TID, '--initiator-name', iqn]).then(() => undefined);
+  }
   for (let p = 1; p <= paths(); p++) {
     const tpg = tpgDir(p);
     fs.mkdirSync(`${tpg}/acls/${iqn}`, { recursive: true });
@@ -199,13 +221,84 @@ function addAcl(iqn, luns) {
 /** Disable portal `p` (1-based): its sessions drop; commands fail after the replacement timeout (5 s). @param {number} [p] */
 function portalDown(p = 1) {
   requireGuest();
+  if (isTgt()) return tgtPortalFilter(p, true);
   fs.writeFileSync(`${tpgDir(p)}/enable`, '0');
 }
 
 /** Re-enable portal `p`; iscsid reconnects the sessions by itself. @param {number} [p] */
 function portalUp(p = 1) {
   requireGuest();
+  if (isTgt()) return tgtPortalFilter(p, false);
   fs.writeFileSync(`${tpgDir(p)}/enable`, '1');
+}
+
+/** Run tgtadm (iSCSI driver); a failure is an Error naming tgt. @param {string[]} args */
+async function tgtadm(args) {
+  const r = await run('tgtadm', ['--lld', 'iscsi', ...args]);
+  if (r.status !== 0) throw new Error(`lab (target tgt): tgtadm ${args.join(' ')} failed (${r.status}): ${(r.stderr || r.stdout).trim()}`);
+  return r.stdout;
+}
+
+/** tgt: lab LUN `lun` is tgt LUN lun+1 (tgt's LUN 0 is its controller). @param {number} lun */
+function tgtLun(lun) {
+  if (!Number.isInteger(lun) || lun < 0 || lun >= Number(env('LAB_LUNS'))) throw new RangeError(`lab: no LUN ${lun}`);
+  return String(lun + 1);
+}
+
+/**
+ * tgt: delete the logical unit (its file stays). tgt keeps PR state in the LU:
+ * registrations and the reservation are lost, unlike LIO's removeLun.
+ * @param {number} lun
+ */
+async function tgtRemoveLun(lun) {
+  const l = tgtLun(lun);
+  // TGTADM_LUN_ACTIVE while commands are queued on it: try a few times.
+  for (let i = 0; ; i++) {
+    try {
+      await tgtadm(['--op', 'delete', '--mode', 'logicalunit', '--tid', TGT_TID, '--lun', l]);
+      return;
+    } catch (e) {
+      if (i >= 20 || !/active|busy/i.test(/** @type {Error} */ (e).message)) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** tgt: create the logical unit again on the same file, with the same serial. @param {number} lun */
+async function tgtRestoreLun(lun) {
+  const l = tgtLun(lun);
+  const serial = `scsiprlab${String(lun).padStart(4, '0')}`;
+  const show = await tgtadm(['--op', 'show', '--mode', 'target']);
+  if (new RegExp(`^\\s*LUN: ${l}$`, 'm').test(show)) return; // not removed
+  await tgtadm(['--op', 'new', '--mode', 'logicalunit', '--tid', TGT_TID, '--lun', l, '-b', `/run/lab/tgt/lun${lun}.img`]);
+  await tgtadm(['--op', 'update', '--mode', 'logicalunit', '--tid', TGT_TID, '--lun', l, '--params', `scsi_sn=${serial},scsi_id=${serial}`]);
+}
+
+/**
+ * tgt: drop (down) or pass again (up) every packet to and from portal
+ * 127.0.0.<p>:3260, with u32 filters on loopback's ingress qdisc (modules
+ * sch_ingress, cls_u32, act_gact). The sessions on that portal stall, the
+ * initiator's NOP-Out times out, and after the replacement timeout their commands
+ * fail — as with LIO's disabled TPG. Filter priority 100+p names the portal.
+ * @param {number} p @param {boolean} down
+ */
+async function tgtPortalFilter(p, down) {
+  if (!Number.isInteger(p) || p < 1 || p > paths()) throw new RangeError(`lab: no portal ${p} (paths: ${paths()})`);
+  const prio = String(100 + p);
+  const addr = `127.0.0.${p}/32`;
+  if (!down) {
+    await run('tc', ['filter', 'del', 'dev', 'lo', 'parent', 'ffff:', 'prio', prio]); // fails harmlessly when there is none
+    return;
+  }
+  for (const m of ['sch_ingress', 'cls_u32', 'act_gact']) await run('modprobe', [m]);
+  await run('tc', ['qdisc', 'add', 'dev', 'lo', 'ingress']); // "exists" after the first time
+  const filter = (/** @type {string[]} */ match) => sh('tc', ['filter', 'add', 'dev', 'lo', 'parent', 'ffff:', 'prio', prio, 'protocol', 'ip', 'u32', ...match, 'action', 'drop']);
+  try {
+    await filter(['match', 'ip', 'dst', addr, 'match', 'ip', 'dport', '3260', '0xffff']);
+    await filter(['match', 'ip', 'src', addr, 'match', 'ip', 'sport', '3260', '0xffff']);
+  } catch (e) {
+    throw new Error(`lab (target tgt): portalDown(${p}): ${/** @type {Error} */ (e).message}`);
+  }
 }
 
 /** Set (or clear, with 0/0) netem delay and loss on loopback. @param {{delayMs?: number, lossPct?: number}} o */

@@ -29,6 +29,8 @@ const PACKAGES = {
   'pacemaker-cli-utils': '/usr/sbin/stonith_admin',
   'pacemaker-resource-agents': '/usr/lib/ocf/resource.d/pacemaker/Dummy',
   pcs: '/usr/sbin/pcs',
+  // The second target implementation (`--target tgt`): Debian's user-space iSCSI target
+  tgt: '/usr/sbin/tgtd',
 };
 
 class PrereqError extends Error {}

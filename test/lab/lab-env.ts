@@ -19,7 +19,8 @@ export interface LabDevice {
 }
 
 export interface LabMap {
-  target: { iqn: string; portals: string[] };
+  /** `kind` and `lunOffset` (lab LUN + lunOffset = the target's LUN number) name the target implementation. */
+  target: { iqn: string; portals: string[]; kind?: LabTarget; lunOffset?: number };
   options: { nodes: number; luns: number; paths: number; lunMb: number; delayMs: number };
   nodes: Array<{ node: number; iqn: string; luns: Array<{ lun: number; sd: string; sg: string; serial: string; isid: string; transportId: string }> }>;
   devices: LabDevice[];
@@ -56,17 +57,32 @@ export const labTools: {
   map(): LabMap;
   logout(node: number): Promise<LabMap>;
   login(node: number): Promise<LabMap>;
-  removeLun(lun: number): void;
-  restoreLun(lun: number): void;
-  addAcl(iqn: string, luns?: number[]): void;
-  portalDown(path?: number): void;
-  portalUp(path?: number): void;
+  /** LIO: done on return. tgt: returns a Promise (tgtadm runs): await it. */
+  removeLun(lun: number): void | Promise<void>;
+  /** LIO: done on return. tgt: returns a Promise; tgt lost the LUN's PR state on removeLun. */
+  restoreLun(lun: number): void | Promise<void>;
+  /** LIO: done on return. tgt: returns a Promise; ACLs are per target there (a LUN subset rejects). */
+  addAcl(iqn: string, luns?: number[]): void | Promise<void>;
+  /** LIO: done on return. tgt: returns a Promise (a tc filter drops the portal's packets). */
+  portalDown(path?: number): void | Promise<void>;
+  /** LIO: done on return. tgt: returns a Promise. */
+  portalUp(path?: number): void | Promise<void>;
   setNetem(o: { delayMs?: number; lossPct?: number }): Promise<void>;
   /** Wipe PR state on `luns` (default all) via sg_persist from node 1; `drain: false` leaves the UNIT ATTENTIONs pending. */
   resetReservations(luns?: number[], o?: { drain?: boolean }): Promise<void>;
   initiatorIqn(node: number): string;
   run(cmd: string, args: string[], o?: RunOptions): Promise<RunResult>;
 } = require(join(__dirname, '..', '..', 'scripts', 'lab', 'guest-tools.js'));
+
+/** Which iSCSI target the lab runs (`node scripts/lab.js run --target lio|tgt`, env LAB_TARGET; default lio). */
+export type LabTarget = 'lio' | 'tgt';
+
+/** The lab's target implementation, from LAB_TARGET. Throws (test failure) on an unknown value. */
+export function labTarget(): LabTarget {
+  const t = process.env.LAB_TARGET ?? 'lio';
+  if (t !== 'lio' && t !== 'tgt') throw new Error(`LAB_TARGET=${t}: expected lio or tgt`);
+  return t;
+}
 
 /** The current device map. Throws (test failure) outside the lab. */
 export function labMap(): LabMap {
