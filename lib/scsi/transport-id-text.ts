@@ -13,6 +13,7 @@ import {
   encodeTransportId,
   invalid,
   invalidType,
+  lastIsidSeparator,
   quote,
   tryDecode,
   typeOf,
@@ -42,7 +43,7 @@ function parseU16Text(text: string, what: string, original: string, hexOnly: boo
 }
 
 function parseIscsiText(text: string, original: string): IscsiTransportId {
-  const sep = text.toLowerCase().lastIndexOf(ISID_SEPARATOR);
+  const sep = lastIsidSeparator(text);
   try {
     if (sep === -1) return { protocol: 'iscsi', name: checkIscsiName(text) };
     return {

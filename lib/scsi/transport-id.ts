@@ -118,6 +118,16 @@ const MAX_U64 = 0xffff_ffff_ffff_ffffn;
 const ISID_RE = /^[0-9a-fA-F]{1,12}$/;
 export const ISID_SEPARATOR = ',i,0x';
 
+/**
+ * Index in `text` of the last `,i,0x` in any letter case, or -1. Only ASCII letters are
+ * folded: `toLowerCase()` would lengthen a name holding `İ` (U+0130 becomes two UTF-16
+ * units) and shift the index off the separator.
+ * @internal (transport-id-text.ts)
+ */
+export function lastIsidSeparator(text: string): number {
+  return text.replace(/[A-Z]/g, (c) => c.toLowerCase()).lastIndexOf(ISID_SEPARATOR);
+}
+
 const ALLOWED_FIELDS: Readonly<Record<TransportId['protocol'], readonly string[]>> = {
   fcp: ['nPortName'],
   spi: ['scsiAddress', 'relativePortId'],
@@ -351,7 +361,7 @@ export function tryDecode(buf: Buffer, offset: number): { id: TransportId; lengt
     if (text.length === 0) return `iSCSI TransportID at offset ${offset} has an empty name`;
     if (/[\u0000-\u001f\u007f]/.test(text)) return `iSCSI TransportID at offset ${offset} contains control characters`;
     if (format === 0) return { id: { protocol: 'iscsi', name: text }, length: total };
-    const sep = text.toLowerCase().lastIndexOf(ISID_SEPARATOR);
+    const sep = lastIsidSeparator(text);
     if (sep <= 0) return `iSCSI TransportID format 1 at offset ${offset} lacks the ",i,0x" ISID separator or a name`;
     const isid = text.slice(sep + ISID_SEPARATOR.length);
     if (!ISID_RE.test(isid)) return `iSCSI TransportID at offset ${offset} has ISID ${quote(isid)}, not 1–12 hex digits`;

@@ -329,6 +329,13 @@ describe('parseReadReservation', () => {
     expect(r.truncated).toBe(true);
   });
 
+  it('ADDITIONAL LENGTH above 16 with 24 bytes valid: the descriptor is decoded and the response is truncated (fuzz: the documentation said null)', () => {
+    const data = hex(header(3, 32) + '0000000000001a2b 00000000 00 05 0000');
+    const r = parseReadReservation(data, 24);
+    expect(r.reservation).toEqual({ key: 0x1a2bn, scope: 0, type: 5, typeName: 'write-exclusive-registrants-only' });
+    expect(r.truncated).toBe(true);
+  });
+
   it('throws on a short header or an additional length of 1–15', () => {
     malformed(() => parseReadReservation(hex('00000001 000000'), 7));
     for (const len of [1, 8, 15]) {
@@ -586,6 +593,12 @@ describe('parseReadFullStatus', () => {
     const data = Buffer.concat([fullStatus(1, [fcp], fcp.length + 10), Buffer.alloc(10)]);
     malformed(() => parseReadFullStatus(data, data.length));
     malformed(() => parseReadFullStatus(Buffer.concat([hex(header(1, 4)), Buffer.alloc(4)]), 12));
+  });
+
+  it('an iSCSI name holding İ decodes (regression: fuzz; the whole response was malformed)', () => {
+    const tid = Buffer.concat([hex('45 00 00 14'), Buffer.from('İA,i,0x0', 'utf8'), Buffer.alloc(11)]);
+    const data = fullStatus(1, [fsDescriptor({ key: '0000000000000000', tid })]);
+    expect(parseReadFullStatus(data, 56).registrations[0]!.transportId).toEqual({ protocol: 'iscsi', name: 'İA', isid: '0' });
   });
 
   it('garbled TransportID -> MalformedResponseError', () => {

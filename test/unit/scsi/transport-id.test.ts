@@ -237,6 +237,17 @@ describe('decodeTransportId', () => {
     });
   });
 
+  it('finds the ISID separator in a name holding İ (regression: fuzz, shrunk to name "İA", ISID "0")', () => {
+    // 'İ'.toLowerCase() is two UTF-16 units: an index found in the lowercased text fell
+    // one character past the separator in the original ("İA," + ISID "" → malformed;
+    // longer ISIDs lost their first digit and the name gained a comma).
+    const tid = Buffer.concat([hex('45 00 00 14'), Buffer.from('İA,i,0x0', 'utf8'), zeros(11)]);
+    expect(decodeTransportId(tid)).toEqual({ id: { protocol: 'iscsi', name: 'İA', isid: '0' }, length: 24 });
+    const id = { protocol: 'iscsi' as const, name: 'iqn.2030-01.org.example:İh5j', isid: 'a0' };
+    expect(decodeTransportId(encodeTransportId(id)).id).toEqual(id);
+    expect(decodeTransportId(Buffer.concat([hex('45 00 00 14'), Buffer.from('İA,I,0X0B', 'utf8'), zeros(10)])).id).toEqual({ protocol: 'iscsi', name: 'İA', isid: '0b' });
+  });
+
   describe('truncated or garbage input throws MalformedResponseError', () => {
     const cases: Array<[string, Buffer, number?]> = [
       ['empty buffer', zeros(0)],
@@ -312,6 +323,8 @@ describe('parseTransportId', () => {
     ['iqn.5886.com.acme.diskarrays-sn-a8675309', { protocol: 'iscsi', name: 'iqn.5886.com.acme.diskarrays-sn-a8675309' }],
     ['eui.02004567a425678d', { protocol: 'iscsi', name: 'eui.02004567a425678d' }],
     ['iscsi,iqn.x', { protocol: 'iscsi', name: 'iqn.x' }],
+    // regression (fuzz): 'İ' lowercases to two UTF-16 units; the separator was looked for one character off
+    ['iscsi,İA,i,0x0B', { protocol: 'iscsi', name: 'İA', isid: '0b' }],
     ['ISCSI,naa.52004567ba64678d', { protocol: 'iscsi', name: 'naa.52004567ba64678d' }],
     [`iscsi ${NODE1},i,0x23d000000001`, { protocol: 'iscsi', name: NODE1, isid: '23d000000001' }],
     ['sas,5000c50005b32001', { protocol: 'sas', sasAddress: 0x5000c50005b32001n }],
