@@ -69,13 +69,17 @@ export interface ReadReservationResult {
   generation: number;
   /**
    * The persistent reservation, or `null` when none is held.
-   * Also `null` when `truncated` is true (the descriptor did not fit): never read
-   * `null` as "no reservation" without checking `truncated`.
+   * Also `null` when fewer than 24 bytes are valid (the descriptor did not fit, and
+   * `truncated` is true): never read `null` as "no reservation" without checking `truncated`.
    */
   reservation: Reservation | null;
   /** ADDITIONAL LENGTH as reported: 0 (no reservation) or 16. */
   additionalLength: number;
-  /** `8 + additionalLength > validLength`: re-issue with a larger allocation (24 is enough). */
+  /**
+   * `8 + additionalLength > validLength`: re-issue with a larger allocation (24 is enough
+   * unless the device reports an ADDITIONAL LENGTH above 16; its first 16 bytes are then
+   * decoded when valid, so `reservation` may be set while this is true).
+   */
   truncated: boolean;
 }
 
@@ -210,8 +214,8 @@ export function parseReadKeys(data: Buffer, validLength: number): ReadKeysResult
  *
  * @param data        The data-in buffer.
  * @param validLength Allocation length − resid.
- * @returns Generation and the reservation (or `null`). When `truncated` is true
- *   the descriptor did not fit and `reservation` is `null` regardless — re-issue.
+ * @returns Generation and the reservation (or `null`). When fewer than 24 bytes are
+ *   valid the descriptor did not fit: `reservation` is `null` and `truncated` true — re-issue.
  * @throws MalformedResponseError when fewer than 8 bytes are valid or
  *   ADDITIONAL LENGTH is 1–15.
  * @example
