@@ -226,47 +226,48 @@ describe(`target differences (${TARGET}), LUN ${LUN}`, () => {
     );
   });
 
-  it('REGISTER AND IGNORE EXISTING KEY: replaces a key, registers an unregistered nexus, unregisters with 0 — same on both', async () => {
+  it('REGISTER AND IGNORE EXISTING KEY: replaces a key, registers an unregistered nexus, unregisters with 0; LIO does not advance the generation for the last', async () => {
     await fresh();
     await n1.register({ newKey: K1 });
-    const g0 = (await obs.readKeys()).generation;
-    expect(await outcome(n1.registerAndIgnoreExistingKey({ newKey: K1b }))).toBe('ok');
-    expect(await outcome(n3.registerAndIgnoreExistingKey({ newKey: K3 }))).toBe('ok');
+    const deltas: number[] = [];
+    const step = async (call: () => Promise<unknown>) => {
+      const g = (await obs.readKeys()).generation;
+      expect(await outcome(call())).toBe('ok');
+      deltas.push((await obs.readKeys()).generation - g);
+    };
+    await step(() => n1.registerAndIgnoreExistingKey({ newKey: K1b }));
+    await step(() => n3.registerAndIgnoreExistingKey({ newKey: K3 }));
     expect(await sgPersistKeys(obsSg)).toEqual([K1b, K3].map(hexKey));
-    expect(await outcome(n3.registerAndIgnoreExistingKey({ newKey: 0n }))).toBe('ok');
+    await step(() => n3.registerAndIgnoreExistingKey({ newKey: 0n }));
     expect(await sgPersistKeys(obsSg)).toEqual([hexKey(K1b)]);
-    expect((await obs.readKeys()).generation).toBe(g0 + 3);
+    observed('REGISTER AND IGNORE generation deltas (replace, new, unregister)', deltas);
+    // SPC: each successful REGISTER AND IGNORE EXISTING KEY advances the generation.
+    // LIO does not when the registration is removed (SARK 0).
+    expect(deltas).toEqual(expected({ lio: [1, 1, 0], tgt: [1, 1, 1] }));
     // sg_persist --register-ignore
     expect((await sgPersistOut(sg2, ['--register-ignore', `--param-sark=${hexKey(K2)}`])).status).toBe(SG_EXIT.OK);
     expect(await sgPersistKeys(obsSg)).toEqual([K1b, K2].map(hexKey));
   });
 
-  it('RESERVE and RELEASE of each type: READ RESERVATION, a wrong-type RELEASE, and who gets 2Ah/04 RESERVATIONS RELEASED (tgt inverts SPC)', async () => {
-    const rows: Record<number, unknown> = {};
+  it('RESERVE and RELEASE of each type: READ RESERVATION, a wrong-type RELEASE (LIO: RESERVATION CONFLICT), who gets 2Ah/04 RESERVATIONS RELEASED (tgt inverts SPC)', async () => {
+    type Uas = { releaser: string[]; registrant: string[]; unregistered: string[]; observer: string[] };
+    type Row = { reserve: string; reservation: { key: string; type: number } | null; scsiPrKey?: bigint; wrongType: string; release: string; after: { key: string; type: number } | null; ua: Uas };
+    const rows: Record<number, Row> = {};
     for (const type of [1, 3, 5, 6, 7, 8] as const) {
       await fresh();
       await n1.register({ newKey: K1 });
       await n2.register({ newKey: K2 });
       const reserve = await outcome(n1.reserve({ key: K1, type }));
       const reservation = await sgPersistReservation(obsSg);
-      const scsiPrReservation = (await obs.readReservation()).reservation;
+      const scsiPrKey = (await obs.readReservation()).reservation?.key;
       const wrongType = await outcome(n1.release({ key: K1, type: type === 1 ? 3 : 1 }));
       for (const d of [n1, n2, n3, obs]) await pendingUas(d);
       const release = await outcome(n1.release({ key: K1, type }));
-      const after = await sgPersistReservation(obsSg);
       const ua = { releaser: await pendingUas(n1), registrant: await pendingUas(n2), unregistered: await pendingUas(n3), observer: await pendingUas(obs) };
-      rows[type] = { reserve, reservation, scsiPrKey: scsiPrReservation?.key, wrongType, release, after, ua };
-      expect(reserve).toBe('ok');
-      // All-registrants types: the reservation key field is 0 (SPC-4 6.16.3) — on both.
-      expect(reservation).toEqual({ key: type >= 7 ? '0x0' : hexKey(K1), type });
-      expect(scsiPrReservation?.key).toBe(type >= 7 ? 0n : K1);
-      // SPC: RELEASE with another type = ILLEGAL REQUEST, INVALID RELEASE OF PERSISTENT RESERVATION (26h/04).
-      expect(wrongType).toBe('ERR_ILLEGAL_REQUEST 05/26/04');
-      expect(release).toBe('ok');
-      expect(after).toBeNull();
+      const after = await sgPersistReservation(obsSg);
+      rows[type] = { reserve, reservation, scsiPrKey, wrongType, release, after, ua };
     }
     observed('RESERVE/RELEASE by type', rows);
-    type Uas = { releaser: string[]; registrant: string[]; unregistered: string[]; observer: string[] };
     const none: Uas = { releaser: [], registrant: [], unregistered: [], observer: [] };
     // SPC-4 5.14.11.2.2: releasing a registrants-only or all-registrants reservation gives every
     // other registered I_T nexus 2Ah/04; releasing Write Exclusive / Exclusive Access gives none.
@@ -275,9 +276,20 @@ describe(`target differences (${TARGET}), LUN ${LUN}`, () => {
     // nexus of the LU *except* that registrant (the releaser included).
     const spcRelease: Uas = { releaser: [], registrant: ['2a/04'], unregistered: [], observer: [] };
     const tgtRelease: Uas = { releaser: ['2a/04'], registrant: [], unregistered: ['2a/04'], observer: ['2a/04'] };
-    for (const type of [1, 3, 5, 6, 7, 8]) {
+    // SPC: RELEASE with another type = ILLEGAL REQUEST, INVALID RELEASE OF PERSISTENT RESERVATION (26h/04).
+    const wrongType = expected({ lio: 'RESERVATION CONFLICT', tgt: 'ERR_ILLEGAL_REQUEST 05/26/04' });
+    for (const type of [1, 3, 5, 6, 7, 8] as const) {
       const ro = type >= 5;
-      expect((rows[type] as { ua: unknown }).ua, `type ${type}`).toEqual(expected({ lio: ro ? spcRelease : none, tgt: ro ? none : tgtRelease }));
+      expect(rows[type], `type ${type}`).toEqual({
+        reserve: 'ok',
+        // All-registrants types: the reservation key field is 0 (SPC-4 6.16.3) — on both.
+        reservation: { key: type >= 7 ? '0x0' : hexKey(K1), type },
+        scsiPrKey: type >= 7 ? 0n : K1,
+        wrongType,
+        release: 'ok',
+        after: null,
+        ua: expected({ lio: ro ? spcRelease : none, tgt: ro ? none : tgtRelease }),
+      });
     }
   });
 
@@ -293,7 +305,7 @@ describe(`target differences (${TARGET}), LUN ${LUN}`, () => {
     expect(ua).toEqual({ holder: ['2a/03'], clearer: [], registrant: ['2a/03'], observer: [] });
   });
 
-  it('REGISTER with APTPL or ALL_TG_PT: LIO takes both; tgt refuses both with ILLEGAL REQUEST 24h/00 (SPC: 26h/00 INVALID FIELD IN PARAMETER LIST)', async () => {
+  it('REGISTER with APTPL or ALL_TG_PT: LIO takes both; tgt refuses both with ILLEGAL REQUEST 24h/00 (for APTPL SPC-4 asks for 26h/00 INVALID FIELD IN PARAMETER LIST)', async () => {
     await fresh();
     const aptpl = await outcome(n1.register({ newKey: K1, aptpl: true }));
     const ptplA = (await n1.reportCapabilities()).persistThroughPowerLossActivated;
@@ -317,7 +329,7 @@ describe(`target differences (${TARGET}), LUN ${LUN}`, () => {
     await fresh();
   });
 
-  it('READ KEYS on the target\'s LUN 0 and on an unmapped LUN; after restoreLun LIO kept the LUN\'s registrations, tgt lost them', async () => {
+  it('READ KEYS on the target\'s LUN 0 (tgt: its controller refuses PR IN) and on an unmapped LUN (25h/00 on both); removeLun drops the registrations on both', async () => {
     // The target's LUN 0 of node 1's path-0 session: LIO's is lab LUN 0 (a disk), tgt's its controller.
     const [h, c, t] = dev(map, 1, LUN).hctl.split(':');
     const lun0Hctl = `${h}:${c}:${t}:0`;
@@ -350,12 +362,18 @@ describe(`target differences (${TARGET}), LUN ${LUN}`, () => {
     const keysBack = await sgPersistKeys(obsSg);
     observed('LUN 0 / unmapped LUN', { lun0Type, lun0, lun0Ref, unmapped, unmappedRef, back, uaBack, keysBack });
     expect(lun0Type).toBe(expected({ lio: 'disk', tgt: 'storage array controller' }));
-    expect(lun0).toBe('ok');
-    expect(lun0Ref).toBe(SG_EXIT.OK);
-    expect(unmapped).toBe(expected({ lio: 'ERR_ILLEGAL_REQUEST 05/25/00', tgt: 'ERR_ILLEGAL_REQUEST 05/25/00' }));
+    // tgt's controller LUN has no PERSISTENT RESERVE IN: INVALID COMMAND OPERATION CODE (20h/00);
+    // sg_persist exits 9 (SG_LIB_CAT_INVALID_OP).
+    expect(lun0).toBe(expected({ lio: 'ok', tgt: 'ERR_ILLEGAL_REQUEST 05/20/00' }));
+    expect(lun0Ref).toBe(expected({ lio: SG_EXIT.OK, tgt: 9 }));
+    // Both: LOGICAL UNIT NOT SUPPORTED (25h/00) for a LUN that is not there (any more).
+    expect(unmapped).toBe('ERR_ILLEGAL_REQUEST 05/25/00');
     expect(unmappedRef).toBe(SG_EXIT_ILLEGAL_REQUEST);
     expect(back).toBe('ok');
-    expect(keysBack).toEqual(expected({ lio: [hexKey(K1)], tgt: [] }));
+    expect(uaBack).toEqual([]);
+    // Neither keeps the registration: LIO drops the registrations with the LUN mapping,
+    // tgt with the logical unit.
+    expect(keysBack).toEqual([]);
     await fresh();
   });
 
@@ -369,6 +387,44 @@ describe(`target differences (${TARGET}), LUN ${LUN}`, () => {
     expect(keys).toEqual(expected({ lio: [K1, K1].map(hexKey), tgt: [] }));
     if (TARGET === 'lio') expect(await outcome(n2.reserve({ key: K1, type: 1 }))).toBe('ok'); // node 2 holds the registration made for it
     await fresh();
+  });
+
+  it('PR OUT from an unregistered I_T nexus: tgt answers RESERVATION CONFLICT for RESERVE, RELEASE and CLEAR (SPC); LIO NOT READY 08h/00; PREEMPT conflicts on both', async () => {
+    await fresh();
+    const rows = {
+      reserve: await outcome(n3.reserve({ key: K3, type: 1 })),
+      release: await outcome(n3.release({ key: K3, type: 1 })),
+      clear: await outcome(n3.clear({ key: K3 })),
+      preempt: await outcome(n3.preempt({ key: K3, preemptKey: K1, type: 1 })),
+    };
+    observed('PR OUT from an unregistered nexus', rows);
+    const lio = 'ERR_NOT_READY 02/08/00'; // LOGICAL UNIT COMMUNICATION FAILURE
+    const conflict = 'RESERVATION CONFLICT';
+    expect(rows).toEqual(expected({ lio: { reserve: lio, release: lio, clear: lio, preempt: conflict }, tgt: { reserve: conflict, release: conflict, clear: conflict, preempt: conflict } }));
+    expect(await sgPersistKeys(obsSg)).toEqual([]);
+  });
+
+  it('READ CAPACITY from a non-registrant under Exclusive Access: LIO answers RESERVATION CONFLICT, tgt lets it through (SBC-3 allows it) — scsi-pr and sg_readcap alike', async () => {
+    await fresh();
+    await n1.register({ newKey: K1 });
+    await n1.reserve({ key: K1, type: 3 });
+    const probe = await pr.open(sg3, OPEN); // a fresh handle: nothing cached
+    const scsiPr = await outcome(probe.readCapacity().finally(() => probe.close()));
+    const ref = await run('sg_readcap', [sg3]);
+    const write = await sgRawWrite(sg3);
+    observed('READ CAPACITY under Exclusive Access', { scsiPr, sgReadcap: ref.status, write });
+    expect(scsiPr).toBe(expected({ lio: 'RESERVATION CONFLICT', tgt: 'ok' }));
+    expect(ref.status).toBe(expected({ lio: SG_EXIT.RESERVATION_CONFLICT, tgt: SG_EXIT.OK }));
+    expect(write).toBe(SG_EXIT.RESERVATION_CONFLICT);
+    await fresh();
+  });
+
+  it('REPLACE LOST RESERVATION: neither implements it (RLR_C 0): ILLEGAL REQUEST, INVALID FIELD IN CDB on both', async () => {
+    await fresh();
+    const o = await outcome(n1.replaceLostReservation({ newKey: K1, type: 1 }));
+    observed('REPLACE LOST RESERVATION', o);
+    expect(o).toBe('ERR_ILLEGAL_REQUEST 05/24/00');
+    expect(await sgPersistKeys(obsSg)).toEqual([]);
   });
 
   it('the generation counter: which service actions advance it (SPC: every successful PR OUT but RESERVE and RELEASE)', async () => {
