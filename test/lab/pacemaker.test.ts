@@ -17,7 +17,10 @@
  * because node1 is not registered yet, and the transition never gets to
  * node1's unfencing).
  *
- * LUNs 2–4, both paths of each in the device list (6 sd nodes -> 3 LUs).
+ * LUNs 9–11, both paths of each in the device list (6 sd nodes -> 3 LUs). The
+ * last test unmaps them: no file that runs before this one names their ACLs in
+ * a SPEC_I_PT REGISTER (after which LIO refuses to unmap a LUN until reboot;
+ * LUN 3 is one of those by the time this file runs).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -25,7 +28,7 @@ import { join } from 'node:path';
 import { dev, labMap, labTools, run, sgPersistKeys, sgPersistReservation, sgRawWrite, SG_EXIT, type LabMap, type RunResult } from './lab-env';
 import { fenceScsiKey } from '../../lib/fencing/fence-keys';
 
-const LUNS = [2, 3, 4];
+const LUNS = [9, 10, 11];
 const ROOT = join(__dirname, '..', '..');
 const AGENT = join(ROOT, 'dist', 'cli', 'fence-scsi-pr.js');
 const PACEMAKER = join(ROOT, 'scripts', 'lab', 'guest-pacemaker.sh');
