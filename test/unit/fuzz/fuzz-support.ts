@@ -19,8 +19,8 @@
  * self-inconsistent lengths built on purpose; round trips where an encoder exists; termination.
  *
  * Reproducible by default: a fixed seed. `SCSI_PR_FUZZ_SEED=<n>` (or `random`) picks another,
- * `SCSI_PR_FUZZ_RUNS=<n>` runs every property n times. fast-check prints the seed, the path and
- * the shrunk counterexample of a failure.
+ * `SCSI_PR_FUZZ_RUNS=<n>` runs every property n times (in chunks of 4000 runs, seeds seed, seed + 1,
+ * …). fast-check prints the seed, the path and the shrunk counterexample of a failure.
  */
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
@@ -32,7 +32,11 @@ const DEFAULT_SEED = 0x5c5_1a2b;
 
 function seedFromEnv(text: string | undefined): number {
   if (text === undefined || text === '') return DEFAULT_SEED;
-  if (text === 'random') return (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
+  if (text === 'random') {
+    const seed = (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
+    console.log(`SCSI_PR_FUZZ_SEED=random: seed ${seed}`);
+    return seed;
+  }
   const n = Number(text);
   if (!Number.isInteger(n)) throw new Error(`SCSI_PR_FUZZ_SEED=${text}: expected an integer or "random"`);
   return n | 0;
@@ -45,7 +49,7 @@ function runsFromEnv(text: string | undefined): number | undefined {
   return n;
 }
 
-/** The seed of every property of this run. */
+/** The seed of every property of this run (of its first chunk of runs, see CHUNK_RUNS). */
 export const FUZZ_SEED = seedFromEnv(process.env.SCSI_PR_FUZZ_SEED);
 const RUNS_OVERRIDE = runsFromEnv(process.env.SCSI_PR_FUZZ_RUNS);
 
@@ -58,13 +62,19 @@ export function runs(defaultRuns: number): number {
   return RUNS_OVERRIDE ?? defaultRuns;
 }
 
-/** Wall-clock budget of one property: generous, it only matters when a parser never returns. */
-function budgetMs(numRuns: number): number {
-  return Math.max(20_000, numRuns * 5);
-}
+/**
+ * Runs per fc.assert call. A longer property is run in chunks of this many runs, chunk i with
+ * seed FUZZ_SEED + i (the default runs fit in one chunk, so the seed is FUZZ_SEED), and the
+ * event loop turns between chunks: a vitest worker blocked for 60 s misses its RPC deadline
+ * ("Timeout calling onTaskUpdate") and fails the run.
+ */
+const CHUNK_RUNS = 4000;
 
-/** Vitest timeout of a test that runs one property (the default runs stay below 4000). */
-export const FUZZ_TEST_TIMEOUT = budgetMs(RUNS_OVERRIDE ?? 4000) + 10_000;
+/** Wall-clock budget of one chunk: generous, it only matters when a parser never returns. */
+const CHUNK_BUDGET_MS = 20_000;
+
+/** Vitest timeout of a test that runs one property (the default runs fit in one chunk). */
+export const FUZZ_TEST_TIMEOUT = Math.ceil((RUNS_OVERRIDE ?? CHUNK_RUNS) / CHUNK_RUNS) * (CHUNK_BUDGET_MS + 3_000) + 10_000;
 
 const script = new vm.Script('globalThis.__scsiPrFuzzThunk()');
 
@@ -87,36 +97,41 @@ function timedOut(e: unknown): boolean {
 }
 
 /**
- * fc.assert of `predicate` over `arbitraries`, `defaultRuns` times (or SCSI_PR_FUZZ_RUNS), the
- * whole property under a watchdog. A watchdog per call costs a thread (~0.2 ms), too much for
+ * fc.assert of `predicate` over `arbitraries`, `defaultRuns` times (or SCSI_PR_FUZZ_RUNS), each
+ * chunk of runs under a watchdog. A watchdog per call costs a thread (~0.2 ms), too much for
  * thousands of runs, so the last input is remembered instead: when the budget runs out it is run
  * once more alone with a 2 s bound, and reported as the input that never returns.
  */
-export function fuzz<Ts extends [unknown, ...unknown[]]>(
+export async function fuzz<Ts extends [unknown, ...unknown[]]>(
   defaultRuns: number,
   arbitraries: { [K in keyof Ts]: fc.Arbitrary<Ts[K]> },
   predicate: (...args: Ts) => void,
-): void {
-  const numRuns = runs(defaultRuns);
+): Promise<void> {
   let last: Ts | undefined;
   const recorded = (...args: Ts): void => {
     last = args;
     predicate(...args);
   };
   const property = (fc.property as unknown as (...a: unknown[]) => fc.IPropertyWithHooks<Ts>)(...arbitraries, recorded);
-  try {
-    bounded(() => fc.assert(property, { numRuns }), budgetMs(numRuns));
-  } catch (e) {
-    if (!timedOut(e) || last === undefined) throw e;
-    const input = last;
-    let verdict: string;
+  const total = runs(defaultRuns);
+  for (let done = 0, chunk = 0; done < total; done += CHUNK_RUNS, chunk++) {
+    const seed = (FUZZ_SEED + chunk) | 0;
+    last = undefined;
     try {
-      bounded(() => predicate(...input), 2_000);
-      verdict = 'the property ran out of time (slow machine?); the last input returns when run alone';
-    } catch (again) {
-      verdict = timedOut(again) ? 'this input does not return within 2 s (a loop?)' : `this input fails: ${String(again)}`;
+      bounded(() => fc.assert(property, { numRuns: Math.min(CHUNK_RUNS, total - done), seed }), CHUNK_BUDGET_MS);
+    } catch (e) {
+      if (!timedOut(e) || last === undefined) throw e;
+      const input: Ts = last;
+      let verdict: string;
+      try {
+        bounded(() => predicate(...input), 2_000);
+        verdict = 'the property ran out of time (slow machine?); the last input returns when run alone';
+      } catch (again) {
+        verdict = timedOut(again) ? 'this input does not return within 2 s (a loop?)' : `this input fails: ${String(again)}`;
+      }
+      throw new Error(`fuzz property did not finish within ${CHUNK_BUDGET_MS} ms (seed ${seed}): ${verdict}: ${fc.stringify(input)}`);
     }
-    throw new Error(`fuzz property did not finish within ${budgetMs(numRuns)} ms (seed ${FUZZ_SEED}): ${verdict}: ${fc.stringify(input)}`);
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 

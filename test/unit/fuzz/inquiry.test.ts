@@ -41,14 +41,14 @@ const cases = [
 
 describe('INQUIRY parsers: any bytes', () => {
   for (const { name, parse, bytes, end } of cases) {
-    it(`${name}: returns or throws MalformedResponseError, nothing else`, () => {
-      fuzz(1500, [bytes], (data) => {
+    it(`${name}: returns or throws MalformedResponseError, nothing else`, async () => {
+      await fuzz(1500, [bytes], (data) => {
         outcome(() => parse(data));
       });
     }, FUZZ_TEST_TIMEOUT);
 
-    it(`${name}: never reads past the view, nor past the length the data claims`, () => {
-      fuzz(800, [bytes, junkPair, fc.integer()], (data, [junkA, junkB], seed) => {
+    it(`${name}: never reads past the view, nor past the length the data claims`, async () => {
+      await fuzz(800, [bytes, junkPair, fc.integer()], (data, [junkA, junkB], seed) => {
         const reference = outcome(() => parse(Buffer.from(data)));
         expectSameOutcome(reference, outcome(() => parse(viewWithTail(data, junkA))));
         expectSameOutcome(reference, outcome(() => parse(viewWithTail(data, junkB))));
@@ -63,9 +63,9 @@ describe('INQUIRY parsers: any bytes', () => {
 });
 
 describe('standard INQUIRY: built, then lied about', () => {
-  it('ADDITIONAL LENGTH below 31 or fewer than 36 bytes is malformed; otherwise the fields decode', () => {
+  it('ADDITIONAL LENGTH below 31 or fewer than 36 bytes is malformed; otherwise the fields decode', async () => {
     const arb = fc.tuple(fc.uint8Array({ minLength: 96, maxLength: 96 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 96 }));
-    fuzz(1500, [arb], ([u, additional, n]) => {
+    await fuzz(1500, [arb], ([u, additional, n]) => {
       const full = Buffer.from(u);
       full[4] = additional;
       const data = full.subarray(0, n);
@@ -108,8 +108,8 @@ function vpdPage(page: number, body: Buffer, pageLength = body.length): Buffer {
 }
 
 describe('Device Identification VPD: built from designators, then lied about', () => {
-  it('consistent lengths: every designator back, in order (round trip)', () => {
-    fuzz(500, [fc.array(designator, { maxLength: 12 })], (ds) => {
+  it('consistent lengths: every designator back, in order (round trip)', async () => {
+    await fuzz(500, [fc.array(designator, { maxLength: 12 })], (ds) => {
       const r = parseDeviceIdentificationVpd(vpdPage(0x83, Buffer.concat(ds.map(designatorBytes))));
       expect(r).toHaveLength(ds.length);
       r.forEach((got, i) => {
@@ -120,12 +120,12 @@ describe('Device Identification VPD: built from designators, then lied about', (
     });
   }, FUZZ_TEST_TIMEOUT);
 
-  it('PAGE LENGTH or one DESIGNATOR LENGTH bogus, cut anywhere: malformed, or only designators within the page', () => {
+  it('PAGE LENGTH or one DESIGNATOR LENGTH bogus, cut anywhere: malformed, or only designators within the page', async () => {
     const arb = fc.array(designator, { minLength: 1, maxLength: 8 }).chain((ds) => {
       const bodyLength = ds.reduce((s, d) => s + 4 + d.body.length, 0);
       return fc.tuple(fc.constant(ds), fc.nat(ds.length - 1), fc.integer({ min: 0, max: 255 }), bogusLength(bodyLength, 0xffff), fc.integer({ min: 0, max: 4 + bodyLength }));
     });
-    fuzz(1000, [arb], ([ds, victim, designatorLength, pageLength, n]) => {
+    await fuzz(1000, [arb], ([ds, victim, designatorLength, pageLength, n]) => {
       const parts = ds.map(designatorBytes);
       parts[victim]![3] = designatorLength;
       const data = vpdPage(0x83, Buffer.concat(parts), pageLength).subarray(0, n);
@@ -142,9 +142,9 @@ describe('Device Identification VPD: built from designators, then lied about', (
 });
 
 describe('Unit Serial Number VPD: built, then lied about', () => {
-  it('PAGE LENGTH past the transfer is malformed; otherwise the serial comes back trimmed', () => {
+  it('PAGE LENGTH past the transfer is malformed; otherwise the serial comes back trimmed', async () => {
     const serial = fc.string({ unit: fc.constantFrom(...'ABCDEF0123456789-xyz'.split('')), maxLength: 60 });
-    fuzz(1000, [serial, fc.nat(8), bogusLength(0, 0xffff), fc.boolean()], (s, pad, lie, honest) => {
+    await fuzz(1000, [serial, fc.nat(8), bogusLength(0, 0xffff), fc.boolean()], (s, pad, lie, honest) => {
       const body = Buffer.from(' '.repeat(pad % 3) + s + '\0'.repeat(pad % 2) + ' '.repeat(pad >> 2), 'latin1');
       const pageLength = honest ? body.length : lie;
       const r = outcome(() => parseUnitSerialVpd(vpdPage(0x80, body, pageLength)));

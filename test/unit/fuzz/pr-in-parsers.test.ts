@@ -105,15 +105,15 @@ const prInBytes: fc.Arbitrary<Buffer> = fc.oneof(
 
 describe('PR IN parsers: any bytes, any transferred length', () => {
   for (const [name, parse] of Object.entries(parsers)) {
-    it(`${name}: returns or throws MalformedResponseError, nothing else; the result agrees with the bytes`, () => {
-      fuzz(1500, [bytesWithTransfer(prInBytes)], ({ data, valid }) => {
+    it(`${name}: returns or throws MalformedResponseError, nothing else; the result agrees with the bytes`, async () => {
+      await fuzz(1500, [bytesWithTransfer(prInBytes)], ({ data, valid }) => {
         const r = outcome(() => parse(data, valid));
         if ('value' in r) invariants[name]!(data, usable(data, valid), r.value as never);
       });
     }, FUZZ_TEST_TIMEOUT);
 
-    it(`${name}: never reads past the transferred length`, () => {
-      fuzz(800, [bytesWithTransfer(prInBytes), junkPair], ({ data, valid }, [junkA, junkB]) => {
+    it(`${name}: never reads past the transferred length`, async () => {
+      await fuzz(800, [bytesWithTransfer(prInBytes), junkPair], ({ data, valid }, [junkA, junkB]) => {
         const n = usable(data, valid);
         const exact = Buffer.from(data.subarray(0, n));
         const reference = outcome(() => parse(exact, n));
@@ -128,9 +128,9 @@ describe('PR IN parsers: any bytes, any transferred length', () => {
   }
 
   for (const name of ['parseReadKeys', 'parseReadReservation', 'parseReadFullStatus']) {
-    it(`${name}: bytes after 8 + ADDITIONAL LENGTH never matter`, () => {
+    it(`${name}: bytes after 8 + ADDITIONAL LENGTH never matter`, async () => {
       const parse = parsers[name]!;
-      fuzz(800, [bytesWithTransfer(prInBytes), fc.nat(), fc.boolean(), fc.integer()], ({ data: bytes, valid }, k, round8, seed) => {
+      await fuzz(800, [bytesWithTransfer(prInBytes), fc.nat(), fc.boolean(), fc.integer()], ({ data: bytes, valid }, k, round8, seed) => {
         const n = usable(bytes, valid);
         if (n <= 8) return;
         const data = Buffer.from(bytes);
@@ -159,13 +159,13 @@ const u64 = fc.bigInt({ min: 0n, max: 0xffff_ffff_ffff_ffffn });
 const generation = fc.integer({ min: 0, max: 0xffffffff });
 
 describe('READ KEYS: built from keys, then lied about', () => {
-  it('ADDITIONAL LENGTH off, not a multiple of 8, or past the transfer: prefix of the keys, or malformed', () => {
+  it('ADDITIONAL LENGTH off, not a multiple of 8, or past the transfer: prefix of the keys, or malformed', async () => {
     const arb = fc
       .tuple(generation, fc.array(u64, { maxLength: 140 }))
       .chain(([gen, keys]) =>
         fc.tuple(fc.constant(gen), fc.constant(keys), bogusLength(8 * keys.length, 0xffffffff), transferredLength(8 + 8 * keys.length)),
       );
-    fuzz(1000, [arb], ([gen, keys, additional, valid]) => {
+    await fuzz(1000, [arb], ([gen, keys, additional, valid]) => {
       const data = Buffer.concat([header(gen, additional), ...keys.map(keyToBuffer)]);
       const r = outcome(() => parseReadKeys(data, valid));
       const n = usable(data, valid);
@@ -181,9 +181,9 @@ describe('READ KEYS: built from keys, then lied about', () => {
 });
 
 describe('READ RESERVATION: built, then lied about', () => {
-  it('ADDITIONAL LENGTH 0, 16 or anything; cut anywhere', () => {
+  it('ADDITIONAL LENGTH 0, 16 or anything; cut anywhere', async () => {
     const arb = fc.tuple(generation, u64, fc.integer({ min: 0, max: 255 }), bogusLength(16, 0xffffffff)).chain((t) => fc.tuple(fc.constant(t), transferredLength(24 + 8)));
-    fuzz(1000, [arb], ([[gen, key, scopeType, additional], valid]) => {
+    await fuzz(1000, [arb], ([[gen, key, scopeType, additional], valid]) => {
       const d = Buffer.alloc(24);
       keyToBuffer(key).copy(d, 0);
       d[13] = scopeType;
@@ -204,9 +204,9 @@ describe('READ RESERVATION: built, then lied about', () => {
 });
 
 describe('REPORT CAPABILITIES: built from its bits, then lied about', () => {
-  it('every bit decodes; LENGTH below 6 or fewer than 6 bytes transferred is malformed', () => {
+  it('every bit decodes; LENGTH below 6 or fewer than 6 bytes transferred is malformed', async () => {
     const arb = fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ minLength: 6, maxLength: 6 })).chain((t) => fc.tuple(fc.constant(t), transferredLength(8)));
-    fuzz(1000, [arb], ([[length, bits], valid]) => {
+    await fuzz(1000, [arb], ([[length, bits], valid]) => {
       const data = Buffer.alloc(8);
       data.writeUInt16BE(length, 0);
       toBuffer(bits).copy(data, 2);
@@ -268,12 +268,12 @@ function expectRegistration(r: ReadFullStatusResult['registrations'][number], e:
 }
 
 describe('READ FULL STATUS: built from registrations, then lied about', () => {
-  it('consistent lengths, cut anywhere: the complete descriptors, in order (round trip)', () => {
+  it('consistent lengths, cut anywhere: the complete descriptors, in order (round trip)', async () => {
     const arb = fc.tuple(generation, fc.array(entry, { maxLength: 12 })).chain((t) => {
       const total = 8 + t[1].reduce((s, e) => s + e.bytes.length, 0);
       return fc.tuple(fc.constant(t), transferredLength(total));
     });
-    fuzz(800, [arb], ([[gen, entries], valid]) => {
+    await fuzz(800, [arb], ([[gen, entries], valid]) => {
       const body = Buffer.concat(entries.map((e) => e.bytes));
       const data = Buffer.concat([header(gen, body.length), body]);
       const n = usable(data, valid);
@@ -291,7 +291,7 @@ describe('READ FULL STATUS: built from registrations, then lied about', () => {
     });
   }, FUZZ_TEST_TIMEOUT);
 
-  it('one ADDITIONAL DESCRIPTOR LENGTH, the ADDITIONAL LENGTH or a TransportID length bogus: a prefix of the registrations, or malformed', () => {
+  it('one ADDITIONAL DESCRIPTOR LENGTH, the ADDITIONAL LENGTH or a TransportID length bogus: a prefix of the registrations, or malformed', async () => {
     const arb = fc
       .tuple(generation, fc.array(entry, { minLength: 1, maxLength: 8 }))
       .chain(([gen, entries]) => {
@@ -306,7 +306,7 @@ describe('READ FULL STATUS: built from registrations, then lied about', () => {
           transferredLength(total),
         );
       });
-    fuzz(1000, [arb], ([gen, entries, victim, what, descriptorLength, additional, valid]) => {
+    await fuzz(1000, [arb], ([gen, entries, victim, what, descriptorLength, additional, valid]) => {
       const parts = entries.map((e) => Buffer.from(e.bytes));
       const v = parts[victim]!;
       if (what === 'descriptor') v.writeUInt32BE(descriptorLength >>> 0, 20);
@@ -350,8 +350,8 @@ function respond(entries: readonly Buffer[], allocation: number, lio: boolean): 
 describe('re-reading a list that did not fit: always ends, with everything that fits in 65535 bytes', () => {
   const listSize = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 8100, max: 8200 }), fc.integer({ min: 0, max: 9000 }));
 
-  it('READ KEYS', () => {
-    fuzz(100, [listSize, u64, fc.boolean()], (count, base, lio) => {
+  it('READ KEYS', async () => {
+    await fuzz(100, [listSize, u64, fc.boolean()], (count, base, lio) => {
       const keys = Array.from({ length: count }, (_, i) => BigInt.asUintN(64, base + BigInt(i)));
       const entries = keys.map(keyToBuffer);
       const action = PR_IN_ACTIONS.readKeys;
@@ -374,9 +374,9 @@ describe('re-reading a list that did not fit: always ends, with everything that 
     });
   }, FUZZ_TEST_TIMEOUT);
 
-  it('READ FULL STATUS, from a small first allocation', () => {
+  it('READ FULL STATUS, from a small first allocation', async () => {
     const arb = fc.tuple(fc.array(entry, { minLength: 1, maxLength: 4 }), fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 200, max: 1600 })), fc.integer({ min: 8, max: 2000 }), fc.boolean());
-    fuzz(100, [arb], ([pattern, count, first, lio]) => {
+    await fuzz(100, [arb], ([pattern, count, first, lio]) => {
       const entries = Array.from({ length: count }, (_, i) => pattern[i % pattern.length]!.bytes);
       const total = 8 + entries.reduce((s, e) => s + e.length, 0);
       const action = PR_IN_ACTIONS.readFullStatus;
@@ -398,8 +398,8 @@ describe('re-reading a list that did not fit: always ends, with everything that 
     });
   }, FUZZ_TEST_TIMEOUT);
 
-  it('needsLargerAllocation: never suggests less, never more than 65535', () => {
-    fuzz(1000, [bytesWithTransfer(prInBytes), fc.integer({ min: 0, max: 70000 })], ({ data, valid }, allocation) => {
+  it('needsLargerAllocation: never suggests less, never more than 65535', async () => {
+    await fuzz(1000, [bytesWithTransfer(prInBytes), fc.integer({ min: 0, max: 70000 })], ({ data, valid }, allocation) => {
       for (const parse of [parseReadKeys, parseReadReservation, parseReadFullStatus]) {
         const r = outcome(() => parse(data, valid));
         if (!('value' in r)) continue;
@@ -416,8 +416,8 @@ describe('re-reading a list that did not fit: always ends, with everything that 
 });
 
 describe('reservation keys: encode and decode agree', () => {
-  it('formatKey / parseKey / keyToBuffer / readKey round trips', () => {
-    fuzz(1000, [u64, fc.boolean(), fc.nat(16)], (key, upper, pad) => {
+  it('formatKey / parseKey / keyToBuffer / readKey round trips', async () => {
+    await fuzz(1000, [u64, fc.boolean(), fc.nat(16)], (key, upper, pad) => {
       const text = formatKey(key);
       expect(parseKey(text)).toBe(key);
       const digits = key.toString(16).padStart(Math.max(pad, key.toString(16).length), '0');

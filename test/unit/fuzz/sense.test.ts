@@ -48,8 +48,8 @@ function withoutRaw(s: DecodedSense | null): unknown {
 }
 
 describe('decodeSense: any bytes', () => {
-  it('returns decoded sense or null, never throws; formatSense renders it', () => {
-    fuzz(2000, [senseBytes], (raw) => {
+  it('returns decoded sense or null, never throws; formatSense renders it', async () => {
+    await fuzz(2000, [senseBytes], (raw) => {
       const s = decode(raw);
       if (s?.format === 'descriptor') {
         const end = raw.length >= 8 ? Math.min(raw.length, 8 + raw[7]!) : 8;
@@ -60,8 +60,8 @@ describe('decodeSense: any bytes', () => {
     });
   }, FUZZ_TEST_TIMEOUT);
 
-  it('never reads past the view, and past 8 + ADDITIONAL SENSE LENGTH only the raw copy changes', () => {
-    fuzz(1500, [senseBytes, junkPair, fc.integer()], (raw, [junkA, junkB], seed) => {
+  it('never reads past the view, and past 8 + ADDITIONAL SENSE LENGTH only the raw copy changes', async () => {
+    await fuzz(1500, [senseBytes, junkPair, fc.integer()], (raw, [junkA, junkB], seed) => {
       const reference = { value: decodeSense(Buffer.from(raw)) };
       expectSameOutcome(reference, { value: decodeSense(viewWithTail(raw, junkA)) });
       expectSameOutcome(reference, { value: decodeSense(viewWithTail(raw, junkB)) });
@@ -83,9 +83,9 @@ const descriptor: fc.Arbitrary<GeneratedDescriptor> = fc
   .map(([type, u]) => ({ type, body: toBuffer(u) }));
 
 describe('descriptor sense: built from descriptors, then lied about', () => {
-  it('consistent lengths: header fields and every descriptor back (round trip)', () => {
+  it('consistent lengths: header fields and every descriptor back (round trip)', async () => {
     const arb = fc.tuple(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.array(descriptor, { maxLength: 8 }));
-    fuzz(800, [arb], ([key, asc, ascq, ds]) => {
+    await fuzz(800, [arb], ([key, asc, ascq, ds]) => {
       const body = Buffer.concat(ds.map((d) => Buffer.concat([Buffer.from([d.type, d.body.length]), d.body])));
       fc.pre(body.length <= 244);
       const raw = Buffer.concat([Buffer.from([0x72, key, asc, ascq, 0, 0, 0, body.length]), body]);
@@ -95,12 +95,12 @@ describe('descriptor sense: built from descriptors, then lied about', () => {
     });
   }, FUZZ_TEST_TIMEOUT);
 
-  it('ADDITIONAL SENSE LENGTH or a descriptor length bogus, sense cut anywhere: the descriptors before the lie, never more bytes than written', () => {
+  it('ADDITIONAL SENSE LENGTH or a descriptor length bogus, sense cut anywhere: the descriptors before the lie, never more bytes than written', async () => {
     const arb = fc.array(descriptor, { minLength: 1, maxLength: 8 }).chain((ds) => {
       const bodyLength = ds.reduce((s, d) => s + 2 + d.body.length, 0);
       return fc.tuple(fc.constant(ds), fc.nat(ds.length - 1), fc.integer({ min: 0, max: 255 }), bogusLength(bodyLength, 255), fc.integer({ min: 0, max: 8 + bodyLength }));
     });
-    fuzz(1500, [arb], ([ds, victim, descriptorLength, additional, n]) => {
+    await fuzz(1500, [arb], ([ds, victim, descriptorLength, additional, n]) => {
       const parts = ds.map((d) => Buffer.concat([Buffer.from([d.type, d.body.length]), d.body]));
       parts[victim]![1] = descriptorLength;
       const raw = Buffer.concat([Buffer.from([0x72, 0x06, 0x2a, 0x05, 0, 0, 0, additional]), ...parts]).subarray(0, n);
@@ -121,9 +121,9 @@ describe('descriptor sense: built from descriptors, then lied about', () => {
 });
 
 describe('fixed sense: built, then lied about', () => {
-  it('fields are reported only where ADDITIONAL SENSE LENGTH and the written bytes cover them', () => {
+  it('fields are reported only where ADDITIONAL SENSE LENGTH and the written bytes cover them', async () => {
     const arb = fc.tuple(fc.uint8Array({ minLength: 18, maxLength: 32 }), fc.boolean(), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 32 }));
-    fuzz(1500, [arb], ([u, deferred, additional, n]) => {
+    await fuzz(1500, [arb], ([u, deferred, additional, n]) => {
       const full = Buffer.from(u);
       full[0] = (full[0]! & 0x80) | (deferred ? 0x71 : 0x70);
       full[7] = additional;
@@ -145,7 +145,7 @@ describe('fixed sense: built, then lied about', () => {
 describe('classifyResult: any raw result', () => {
   const codes = new Set<string>(Object.values(ErrorCodes));
 
-  it('returns null or a ScsiPrError with a known code, never throws', () => {
+  it('returns null or a ScsiPrError with a known code, never throws', async () => {
     const raw = fc.record({
       status: fc.oneof(fc.constantFrom(0x00, 0x02, 0x04, 0x08, 0x10, 0x18, 0x22, 0x28, 0x30, 0x40), fc.integer({ min: 0, max: 255 })),
       hostStatus: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0x1ff })),
@@ -156,7 +156,7 @@ describe('classifyResult: any raw result', () => {
       data: fc.constant(null),
     });
     const cdb = fc.uint8Array({ maxLength: 16 }).map(toBuffer);
-    fuzz(1500, [raw, cdb], (result, c) => {
+    await fuzz(1500, [raw, cdb], (result, c) => {
       expect(typeof commandName(c)).toBe('string');
       const e = classifyResult(result, { path: '/dev/sg0', cdb: c });
       if (e === null) return;

@@ -40,8 +40,8 @@ function expectArgumentError(e: unknown): void {
 }
 
 describe('decodeTransportId: any bytes, any offset', () => {
-  it('returns a TransportID within the buffer or throws MalformedResponseError, nothing else', () => {
-    fuzz(2000, [tidBytes, fc.nat()], (buf, o) => {
+  it('returns a TransportID within the buffer or throws MalformedResponseError, nothing else', async () => {
+    await fuzz(2000, [tidBytes, fc.nat()], (buf, o) => {
       const offset = o % (buf.length + 1);
       const r = outcome(() => decodeTransportId(buf, offset));
       if (!('value' in r)) return;
@@ -53,8 +53,8 @@ describe('decodeTransportId: any bytes, any offset', () => {
     });
   }, FUZZ_TEST_TIMEOUT);
 
-  it('reads nothing past the TransportID it decodes, nor past the end of the view', () => {
-    fuzz(1500, [tidBytes, fc.nat(), junkPair], (buf, o, [junkA, junkB]) => {
+  it('reads nothing past the TransportID it decodes, nor past the end of the view', async () => {
+    await fuzz(1500, [tidBytes, fc.nat(), junkPair], (buf, o, [junkA, junkB]) => {
       const offset = o % (buf.length + 1);
       const reference = outcome(() => decodeTransportId(buf, offset));
       // Other bytes in the ArrayBuffer after the view: same outcome.
@@ -68,8 +68,8 @@ describe('decodeTransportId: any bytes, any offset', () => {
     });
   }, FUZZ_TEST_TIMEOUT);
 
-  it('iSCSI: an ADDITIONAL LENGTH that is bogus (past the buffer, short of the name, odd) is malformed or stays within the buffer', () => {
-    fuzz(1500, [iscsiName, fc.option(isid, { nil: undefined }), fc.integer({ min: 0, max: 0xffff }), fc.nat(40)], (name, id, bogus, cut) => {
+  it('iSCSI: an ADDITIONAL LENGTH that is bogus (past the buffer, short of the name, odd) is malformed or stays within the buffer', async () => {
+    await fuzz(1500, [iscsiName, fc.option(isid, { nil: undefined }), fc.integer({ min: 0, max: 0xffff }), fc.nat(40)], (name, id, bogus, cut) => {
       const good = encodeTransportId(id === undefined ? { protocol: 'iscsi', name } : { protocol: 'iscsi', name, isid: id });
       const bad = Buffer.from(good);
       bad.writeUInt16BE(bogus, 2);
@@ -82,8 +82,8 @@ describe('decodeTransportId: any bytes, any offset', () => {
 });
 
 describe('TransportID round trips', () => {
-  it('encode → decode gives the TransportID back, and the bytes re-encode unchanged', () => {
-    fuzz(2000, [transportId], (id) => {
+  it('encode → decode gives the TransportID back, and the bytes re-encode unchanged', async () => {
+    await fuzz(2000, [transportId], (id) => {
       const bytes = encodeTransportId(id);
       expect(bytes.length % 4).toBe(0);
       expect(bytes.length).toBeGreaterThanOrEqual(24);
@@ -94,8 +94,8 @@ describe('TransportID round trips', () => {
     });
   }, FUZZ_TEST_TIMEOUT);
 
-  it('decode → encode → decode: whatever decodes and is encodable comes back the same', () => {
-    fuzz(2000, [tidBytes], (buf) => {
+  it('decode → encode → decode: whatever decodes and is encodable comes back the same', async () => {
+    await fuzz(2000, [tidBytes], (buf) => {
       const r = outcome(() => decodeTransportId(buf));
       if (!('value' in r)) return;
       let again: Buffer;
@@ -109,8 +109,8 @@ describe('TransportID round trips', () => {
     });
   }, FUZZ_TEST_TIMEOUT);
 
-  it('formatTransportId → parseTransportId gives the TransportID back', () => {
-    fuzz(2000, [transportId], (id: TransportId) => {
+  it('formatTransportId → parseTransportId gives the TransportID back', async () => {
+    await fuzz(2000, [transportId], (id: TransportId) => {
       const text = formatTransportId(id);
       expect(text).not.toMatch(/\n/);
       if (id.protocol === 'unknown') return; // documented: not parsed back
@@ -121,8 +121,8 @@ describe('TransportID round trips', () => {
 });
 
 describe('the argument side never throws anything but ERR_INVALID_TRANSPORT_ID', () => {
-  it('encodeTransportId(any Buffer): a copy of one whole TransportID, or an argument error', () => {
-    fuzz(2000, [tidBytes], (buf) => {
+  it('encodeTransportId(any Buffer): a copy of one whole TransportID, or an argument error', async () => {
+    await fuzz(2000, [tidBytes], (buf) => {
       let out: Buffer;
       try {
         out = encodeTransportId(buf);
@@ -135,14 +135,14 @@ describe('the argument side never throws anything but ERR_INVALID_TRANSPORT_ID',
     });
   }, FUZZ_TEST_TIMEOUT);
 
-  it('parseTransportId(any text): a TransportID that encodes, or an argument error', () => {
+  it('parseTransportId(any text): a TransportID that encodes, or an argument error', async () => {
     const text = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 80 }),
       fc.tuple(fc.constantFrom('iscsi,', 'iscsi ', 'ISCSI,', 'sas,', 'fcp ', 'sbp,', 'srp,', 'spi,', 'sop,', 'naa.', '0x', 'iqn.', 'eui.', ''), fc.string({ unit: 'binary-ascii', maxLength: 60 })).map(([p, s]) => p + s),
       fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 40 }).map((bytes) => bytes.map((b) => b.toString(16)).join(',')),
       fc.tuple(iscsiName, fc.constantFrom(',i,0x', ',I,0X', ',i,0x,i,0x'), fc.string({ unit: 'grapheme-ascii', maxLength: 14 })).map(([n, sep, s]) => n + sep + s),
     );
-    fuzz(2000, [text], (s) => {
+    await fuzz(2000, [text], (s) => {
       let id: TransportId;
       try {
         id = parseTransportId(s);
@@ -154,8 +154,8 @@ describe('the argument side never throws anything but ERR_INVALID_TRANSPORT_ID',
     });
   }, FUZZ_TEST_TIMEOUT);
 
-  it('bogus lengths in a Buffer given to encodeTransportId are refused, not trusted', () => {
-    fuzz(1000, [transportId, bogusLength(0, 0xffff)], (id, length) => {
+  it('bogus lengths in a Buffer given to encodeTransportId are refused, not trusted', async () => {
+    await fuzz(1000, [transportId, bogusLength(0, 0xffff)], (id, length) => {
       const good = encodeTransportId(id);
       if ((good[0]! & 0x0f) !== 5) return;
       const bad = Buffer.from(good);
