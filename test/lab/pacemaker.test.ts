@@ -18,9 +18,9 @@
  * node1's unfencing).
  *
  * LUNs 9–11, both paths of each in the device list (6 sd nodes -> 3 LUs). The
- * last test unmaps them: no file that runs before this one names their ACLs in
- * a SPEC_I_PT REGISTER (after which LIO refuses to unmap a LUN until reboot;
- * LUN 3 is one of those by the time this file runs).
+ * last test unmaps them: no lab file names their ACLs in a SPEC_I_PT REGISTER
+ * (after one, LIO refuses to unmap the LUN until reboot; pr-actions and cli do
+ * it on LUN 3, and the files run in vitest's order, not a fixed one).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
