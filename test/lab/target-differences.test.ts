@@ -13,6 +13,9 @@
  * I_T nexus, never registered) observes with sg_persist.
  */
 import { readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as pr from '../../lib';
 import { dev, labTarget, labTools, run, sgPersistKeys, sgPersistReservation, sgRawWrite, SG_EXIT, wipeReservations, type LabMap, type LabTarget } from './lab-env';
@@ -44,6 +47,7 @@ async function outcome(p: Promise<unknown>): Promise<string> {
     if (e instanceof pr.ReservationConflictError) return 'RESERVATION CONFLICT';
     if (e instanceof pr.ScsiSenseError) return `${e.code} ${hex2(e.sense.senseKey)}/${hex2(e.sense.asc)}/${hex2(e.sense.ascq)}`;
     if (e instanceof pr.ScsiPrError) return e.code;
+    if (e instanceof pr.ArgumentRangeError || e instanceof pr.ArgumentTypeError) return e.code; // refused before any I/O
     throw e;
   }
 }
@@ -397,6 +401,66 @@ describe(`target differences (${TARGET}), LUN ${LUN}`, () => {
     observed('sg_persist SPEC_I_PT', ref);
     expect(ref.status).toBe(SG_EXIT_ILLEGAL_REQUEST);
     expect(ref.text).toMatch(SG_INVALID_FIELD_IN_CDB);
+    await fresh();
+  });
+
+  it('REGISTER AND MOVE on tgt: it matches the TransportID against its own malformed one (name, NUL, ",i,0x", 6 raw ISID bytes) and needs the destination registered already; scsi-pr cannot encode that, sg_raw can', async () => {
+    // Not sent to LIO here (pr-actions.test.ts moves reservations on LIO's LUN 3); LIO may keep
+    // a LUN mapped once a PR OUT named an ACL, and pacemaker.test.ts unmaps LUN 11.
+    if (expected({ lio: 'skip', tgt: 'send' }) === 'skip') return;
+    const d2 = dev(map, 2, LUN);
+    const iqn2 = labTools.initiatorIqn(2);
+    /** The TransportID tgt 1.0.85 builds for a nexus (usr/iscsi/iscsid.c iscsi_transportid). */
+    const tgtLayout = (): Buffer => {
+      const len = Math.ceil((4 + iqn2.length + 1 + 5 + 7) / 4) * 4;
+      const b = Buffer.alloc(len);
+      b[0] = 0x45; // format 1 | iSCSI
+      b.writeUInt16BE(len - 4, 2);
+      b.write(iqn2, 4, 'latin1');
+      const p = 4 + iqn2.length + 1; // after the name's NUL
+      b.write(',i,0x', p, 'latin1');
+      Buffer.from(d2.isid, 'hex').copy(b, p + 5);
+      return b;
+    };
+    /** REGISTER AND MOVE through sg_raw with `tid`: RK K1, SARK K2, relative target port 1, TYPE Write Exclusive. */
+    const sgRawMove = async (tid: Buffer): Promise<number> => {
+      const list = Buffer.alloc(24 + tid.length);
+      list.writeBigUInt64BE(K1, 0);
+      list.writeBigUInt64BE(K2, 8);
+      list.writeUInt16BE(1, 18);
+      list.writeUInt32BE(tid.length, 20);
+      tid.copy(list, 24);
+      const file = join(tmpdir(), `target-differences-rm-${process.pid}.bin`);
+      await writeFile(file, list);
+      const cdb = ['5f', '07', '01', '00', '00', ...[24, 16, 8, 0].map((sh) => hex2((list.length >>> sh) & 0xff)), '00'];
+      const r = await run('sg_raw', ['-s', String(list.length), '-i', file, sg1, ...cdb]);
+      return r.status;
+    };
+    await fresh();
+    await n1.register({ newKey: K1 });
+    await n1.reserve({ key: K1, type: 1 });
+    // The destination not registered: SPC registers it with the SARK; tgt cannot find it (24h/00).
+    const unregisteredDest = await sgRawMove(tgtLayout());
+    await n2.register({ newKey: K2 });
+    for (const d of [n1, n2, obs]) await pendingUas(d);
+    // scsi-pr's TransportID, format 1 as SPC has it ("name,i,0x<12 hex digits>"): tgt compares it with its own and refuses.
+    const spcFormat = await outcome(n1.registerAndMove({ key: K1, newKey: K2, transportId: { protocol: 'iscsi', name: iqn2, isid: d2.isid }, relativeTargetPortId: 1, type: 1 }));
+    // scsi-pr will not send tgt's layout: it is no valid TransportID.
+    const scsiPrTgtLayout = await outcome(n1.registerAndMove({ key: K1, newKey: K2, transportId: tgtLayout(), relativeTargetPortId: 1, type: 1 }));
+    const before = await sgPersistReservation(obsSg);
+    const tgtLayoutMove = await sgRawMove(tgtLayout());
+    const after = (await obs.readReservation()).reservation;
+    const afterRef = await sgPersist(obsSg, ['-r']);
+    observed('REGISTER AND MOVE', { unregisteredDest, spcFormat, scsiPrTgtLayout, before, tgtLayoutMove, after, afterRef: afterRef.stdout, tgtLayout: tgtLayout().toString('hex') });
+    expect(unregisteredDest).toBe(SG_EXIT_ILLEGAL_REQUEST);
+    expect(spcFormat).toBe('ERR_ILLEGAL_REQUEST 05/24/00');
+    expect(scsiPrTgtLayout).toBe('ERR_INVALID_TRANSPORT_ID');
+    expect(before).toEqual({ key: hexKey(K1), type: 1 });
+    expect(tgtLayoutMove).toBe(SG_EXIT.OK);
+    // The reservation moved to K2's nexus, but tgt does not copy the type to the new holder:
+    // READ RESERVATION shows TYPE 0 (SPC: the moved reservation keeps its scope and type).
+    expect(after).toMatchObject({ key: K2, type: 0 });
+    expect(afterRef.stdout).toMatch(/Key=0x2222/);
     await fresh();
   });
 
