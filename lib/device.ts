@@ -271,13 +271,26 @@ export class Device implements AsyncDisposable {
     const stdCdb = inquiryCdb({ allocationLength: 96 });
     const std = await this.commands.runParsed(stdCdb, 96, call, (d, n) => parseStandardInquiry(d.subarray(0, n)));
     const base = std.value;
+    // A VPD page longer than the allocation (its PAGE LENGTH says so and the buffer
+    // came back full) is asked for again with room for all of it, up to 65535 bytes.
     const vpd = async <T>(page: number, length: number, parse: (d: Buffer) => T): Promise<T | undefined> => {
-      const cdb = inquiryCdb({ evpd: true, page, allocationLength: length });
-      try {
-        return (await this.commands.runParsed(cdb, length, call, (d, n) => parse(d.subarray(0, n)))).value;
-      } catch (e) {
-        if (e instanceof ScsiSenseError && e.sense.senseKey === 0x5) return undefined; // page not supported
-        throw e;
+      let allocation = length;
+      for (;;) {
+        const cdb = inquiryCdb({ evpd: true, page, allocationLength: allocation });
+        try {
+          const alloc = allocation;
+          const r = (
+            await this.commands.runParsed(cdb, alloc, call, (d, n): { more: number } | { value: T } => {
+              const pageEnd = n >= 4 ? 4 + d.readUInt16BE(2) : 0;
+              return pageEnd > n && n >= alloc && alloc < 0xffff ? { more: Math.min(0xffff, pageEnd) } : { value: parse(d.subarray(0, n)) };
+            })
+          ).value;
+          if ('value' in r) return r.value;
+          allocation = r.more; // strictly larger: the loop ends at 65535 at the latest
+        } catch (e) {
+          if (e instanceof ScsiSenseError && e.sense.senseKey === 0x5) return undefined; // page not supported
+          throw e;
+        }
       }
     };
     const serialNumber = await vpd(0x80, 255, parseUnitSerialVpd);

@@ -105,6 +105,8 @@ export class FakeLogicalUnit {
   readonly serial: string;
   /** PRgeneration. */
   generation = 0;
+  /** Extra T10 vendor ID designators appended to VPD page 83h (to make it long). */
+  extraDesignators = 0;
   /** Registrations in the order they were made. */
   readonly registrations = new Map<string, { nexus: Nexus; key: bigint }>();
   /** The persistent reservation: the holder's nexus id (any registrant for types 7/8) and the type. */
@@ -209,7 +211,7 @@ export class FakeLogicalUnit {
       case 0x80:
         return good(unitSerialVpdData(this.serial));
       case 0x83:
-        return good(deviceIdentificationVpdData(this.wwn, n.port));
+        return good(deviceIdentificationVpdData(this.wwn, n.port, this.extraDesignators));
       default:
         return illegal(INVALID_FIELD_IN_CDB);
     }

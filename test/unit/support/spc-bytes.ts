@@ -148,9 +148,10 @@ function designator(byte0: number, byte1: number, body: Buffer): Buffer {
 /**
  * Device Identification VPD page (83h): for the logical unit an NAA designator
  * from `wwn` ('naa.' + hex, binary code set) when given; for the target port a
- * relative target port designator (PIV, iSCSI).
+ * relative target port designator (PIV, iSCSI); then `extra` T10 vendor ID
+ * designators of 60 bytes each (a long page).
  */
-export function deviceIdentificationVpdData(wwn: string | null, relativeTargetPort: number): Buffer {
+export function deviceIdentificationVpdData(wwn: string | null, relativeTargetPort: number, extra = 0): Buffer {
   const parts: Buffer[] = [];
   if (wwn !== null) {
     if (!/^naa\.[0-9a-f]{16}([0-9a-f]{16})?$/.test(wwn)) throw new Error(`fake SAN: ${wwn} is not an NAA WWN of 8 or 16 bytes`);
@@ -159,5 +160,6 @@ export function deviceIdentificationVpdData(wwn: string | null, relativeTargetPo
   const port = Buffer.alloc(4);
   port.writeUInt16BE(relativeTargetPort, 2);
   parts.push(designator(0x51, 0x80 | 0x10 | 0x04, port)); // iSCSI + binary, PIV, target port association, relative target port
+  for (let i = 0; i < extra; i++) parts.push(designator(0x02, 0x01, Buffer.from(`FAKESAN ${String(i).padStart(48, '0')}`, 'ascii'))); // ASCII, LU, T10 vendor ID
   return vpdPage(0x83, Buffer.concat(parts));
 }
