@@ -507,51 +507,48 @@ describe('fence: a target without PREEMPT AND ABORT', () => {
   it(`two nodes fencing each other through PREEMPT leave exactly one survivor over 40 seeded orderings`, async () => {
     const winners = new Set<string>();
     for (let seed = 1; seed <= 40; seed++) {
-      const { san, lus, a, b } = twoNodeCluster(4, 1);
-      san.script({ on: 'preempt-and-abort' }, NO_PREEMPT_AND_ABORT, Infinity);
-      const random = seededRandom(seed);
-      san.delay = (x) => (x.name === 'inquiry' ? { arrive: 0, reply: 0 } : { arrive: Math.floor(random() * 4), reply: Math.floor(random() * 4) });
-      const [ra, rb] = await Promise.all([
-        fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B }),
-        fence({ devices: b.devices(), key: KEY_B, victimKey: KEY_A }),
-      ]);
-      const context = `seed ${seed}`;
-      const survivors = lus.map((lu) => lu.distinctKeys());
-      for (const s of survivors) expect(s, context).toHaveLength(1);
-      const survivor = survivors[0]![0];
-      expect(survivors.every((x) => x[0] === survivor), context).toBe(true);
-      const [winner, loser] = survivor === KEY_A ? [ra, rb] : [rb, ra];
-      winners.add(survivor === KEY_A ? 'a' : 'b');
-      expect(winner, context).toMatchObject({ ok: true, lost: false });
-      expect(winner.withoutAbort, context).toHaveLength(4);
-      expect(loser, context).toMatchObject({ ok: false, lost: true, fenced: [] });
+      const r = await raceRound(seed, (san) => san.script({ on: 'preempt-and-abort' }, NO_PREEMPT_AND_ABORT, Infinity));
+      winners.add(r.winnerName);
+      expect(r.winner.withoutAbort, r.context).toHaveLength(4);
     }
     expect(winners).toEqual(new Set(['a', 'b']));
   });
 });
+
+/**
+ * One round of two nodes fencing each other on 4 LUs with seeded random delays
+ * (after `prepare` scripts the SAN): checks that exactly one key survives, the
+ * same on every LU, that the winner is verified and the loser `lost` with
+ * nothing fenced; returns both reports for the caller's own checks.
+ */
+async function raceRound(seed: number, prepare: (san: FakeSan) => void = () => {}) {
+  const { san, lus, a, b } = twoNodeCluster(4, 1);
+  prepare(san);
+  const random = seededRandom(seed);
+  // PR commands only: the INQUIRYs of the open phase order nothing.
+  san.delay = (x) => (x.name === 'inquiry' ? { arrive: 0, reply: 0 } : { arrive: Math.floor(random() * 4), reply: Math.floor(random() * 4) });
+  const [ra, rb] = await Promise.all([
+    fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B }),
+    fence({ devices: b.devices(), key: KEY_B, victimKey: KEY_A }),
+  ]);
+  const context = `seed ${seed}`;
+  const survivors = lus.map((lu) => lu.distinctKeys());
+  for (const s of survivors) expect(s, context).toHaveLength(1);
+  const survivor = survivors[0]![0]!;
+  expect(survivors.every((s) => s[0] === survivor), context).toBe(true);
+  const [winner, loser, loserNode] = survivor === KEY_A ? [ra, rb, b] : [rb, ra, a];
+  expect(winner, context).toMatchObject({ ok: true, lost: false });
+  expect(loser, context).toMatchObject({ ok: false, lost: true, fenced: [] });
+  return { san, lus, survivor, winner, loserNode, winnerName: survivor === KEY_A ? 'a' : 'b', context };
+}
 
 describe('fence: two nodes fencing each other', () => {
   const SEEDS = 100;
   it(`leaves exactly one survivor, the same on every LU, over ${SEEDS} seeded orderings`, async () => {
     const winners = new Set<string>();
     for (let seed = 1; seed <= SEEDS; seed++) {
-      const { san, lus, a, b } = twoNodeCluster(4, 1);
-      const random = seededRandom(seed);
-      // PR commands only: the INQUIRYs of the open phase order nothing.
-      san.delay = (x) => (x.name === 'inquiry' ? { arrive: 0, reply: 0 } : { arrive: Math.floor(random() * 4), reply: Math.floor(random() * 4) });
-      const [ra, rb] = await Promise.all([
-        fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B }),
-        fence({ devices: b.devices(), key: KEY_B, victimKey: KEY_A }),
-      ]);
-      const context = `seed ${seed}`;
-      const survivors = lus.map((lu) => lu.distinctKeys());
-      for (const s of survivors) expect(s, context).toHaveLength(1);
-      const survivor = survivors[0][0];
-      expect(survivors.every((s) => s[0] === survivor), context).toBe(true);
-      const [winner, loser, loserNode] = survivor === KEY_A ? [ra, rb, b] : [rb, ra, a];
-      winners.add(survivor === KEY_A ? 'a' : 'b');
-      expect(winner, context).toMatchObject({ ok: true, lost: false });
-      expect(loser, context).toMatchObject({ ok: false, lost: true, fenced: [] });
+      const { san, lus, survivor, loserNode, winnerName, context } = await raceRound(seed);
+      winners.add(winnerName);
       // The loser sent at most its arbiter PREEMPT AND ABORT, on the first LU in WWN order.
       expect(san.prOuts({ node: loserNode }).every((x) => x.lu === lus[0]), context).toBe(true);
       for (const lu of lus) expect(lu.reservationKey(), context).toEqual({ key: survivor, type: WE_RO });
