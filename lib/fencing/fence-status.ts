@@ -86,8 +86,8 @@ interface LuRead {
   truncated: boolean;
 }
 
-/** ILLEGAL REQUEST other than INVALID COMMAND OPERATION CODE: the service action (READ FULL STATUS) is not supported. */
-function isUnsupportedServiceAction(e: unknown): boolean {
+/** READ FULL STATUS refused: ILLEGAL REQUEST other than INVALID COMMAND OPERATION CODE (which would mean no PR IN at all). Broader than fence.ts's PREEMPT AND ABORT rule on purpose: the fallback here only reads. */
+function isFullStatusRefused(e: unknown): boolean {
   return e instanceof ScsiSenseError && e.sense.senseKey === 0x5 && e.sense.asc !== 0x20;
 }
 
@@ -104,7 +104,7 @@ async function readLu(d: Device, call: { timeoutMs?: number }): Promise<LuRead> 
       truncated: fs.truncated,
     };
   } catch (e) {
-    if (!isUnsupportedServiceAction(e)) throw e;
+    if (!isFullStatusRefused(e)) throw e;
   }
   const [k, r] = await Promise.all([d.readKeys(call), d.readReservation(call)]);
   const res = r.reservation ? { key: r.reservation.key, type: r.reservation.type } : null;
