@@ -27,6 +27,28 @@ export default defineConfig({
       },
       {
         test: {
+          // Faults in the middle of fencing, 64 LUNs x 2 paths (`npm run test:lab-faults`, own lab boot).
+          name: 'lab-faults',
+          include: ['test/lab-faults/**/*.test.ts'],
+          environment: 'node',
+          setupFiles: ['test/lab/event-loop-watch.ts'],
+          testTimeout: 900_000,
+          hookTimeout: 900_000,
+        },
+      },
+      {
+        test: {
+          // 1000 fence/unfence cycles in one process, fds and RSS sampled (`npm run test:soak`, own lab boot).
+          name: 'lab-soak',
+          include: ['test/lab-soak/**/*.test.ts'],
+          environment: 'node',
+          setupFiles: ['test/lab/event-loop-watch.ts'],
+          testTimeout: 3_600_000,
+          hookTimeout: 900_000,
+        },
+      },
+      {
+        test: {
           // Runs on the host and boots the lab itself, more than once (e.g. APTPL across a power loss).
           name: 'lab-reboot',
           include: ['test/lab-reboot/**/*.test.ts'],
