@@ -33,6 +33,34 @@
  * registered the LU fails with ERR_NOT_REGISTERED (not `lost`) and, at the
  * arbiter, fence stops. It never re-registers us: `unfence` does that.
  *
+ * Faults in the middle (a path or session dropped, a portal black-holed, the
+ * target restarted, a slow LU):
+ * - a path failure (transport error, timeout, closed device) moves the command
+ *   to the LU's next path, and the failed path goes to the end of the LU's list
+ *   so the LU's later commands start on a path that answered;
+ * - a PREEMPT whose answer was lost may still have run (the target got it, the
+ *   connection died before the status came back; or the initiator re-sent it
+ *   after recovering the session). The next attempt then meets RESERVATION
+ *   CONFLICT because the victim's key is already gone. The READ KEYS that
+ *   explains every conflict tells: our key there and the victim's gone means
+ *   the LU is where fence wants it (outcome `fenced`, and verified like any
+ *   other), not a stale registration;
+ * - a target that lost its PR state (tgt keeps it in memory only: a restart
+ *   clears it, as a power loss does without APTPL) has no key at all: that LU
+ *   fails with ERR_NO_REGISTRATIONS, it is not `lost` (nobody fenced us);
+ * - every command has its timeout (`timeoutMs`, enforced by the kernel, with
+ *   the transport's watchdog behind it), so fence returns within
+ *   the sum of its steps' timeouts over the paths: nothing waits forever.
+ *
+ * `signal` (an AbortSignal) stops fence from starting any further preempt (no
+ * arbiter on the next LU, no fan-out); an LU whose preempt is already out is
+ * finished (its other paths tried if its path fails: the preempt may have run,
+ * and only the next answer tells); commands already sent are waited for (bounded by their timeout: SCSI cannot take a
+ * command back, and fence must know what it did), LUs preempted are verified,
+ * and the report says `aborted` and names the LUs left `not-attempted` (with an
+ * AbortError). No command of fence's is pending when it returns. Aborted
+ * before it started: fence throws AbortError and sends nothing.
+ *
  * Targets without PREEMPT AND ABORT (tgt 1.0.85 answers it with ILLEGAL
  * REQUEST, INVALID FIELD IN CDB, and nothing changes): the LU is fenced with
  * PREEMPT instead, unless `requireAbort`. PREEMPT removes the victim's
@@ -44,10 +72,10 @@
  * ERR_ABORT_UNSUPPORTED and nothing is sent to it beyond the refused command.
  */
 import type { OpenOptions } from '../device';
-import { ReservationConflictError, ScsiPrError, ScsiSenseError } from '../errors';
-import { ArgumentRangeError } from '../invalid-argument';
+import { AbortError, ReservationConflictError, ScsiPrError, ScsiSenseError } from '../errors';
+import { ArgumentRangeError, ArgumentTypeError } from '../invalid-argument';
 import { formatKey, parseKey, type KeyInput } from '../scsi/keys';
-import { isPathFailure, luName, onAnyPath, openLogicalUnits, type DeviceInput, type LogicalUnit } from './logical-units';
+import { demotePath, isPathFailure, luName, onAnyPath, openLogicalUnits, type DeviceInput, type LogicalUnit } from './logical-units';
 import { parseReservationType, type ReservationTypeInput } from '../scsi/reservation-types';
 import { withHexInspect } from '../hex-inspect';
 import { coarseNow, monotonicMs } from '../transport/coarse-clock';
@@ -80,6 +108,14 @@ export interface FenceOptions {
    * `requireAbort` such an LU fails with ERR_ABORT_UNSUPPORTED instead.
    */
   requireAbort?: boolean;
+  /**
+   * Stop fencing: once it fires, no further LU is preempted (arbiter on the next
+   * LU, fan-out); an LU whose preempt is out is finished. Commands already sent are waited for (each within its
+   * timeout), preempted LUs are verified, the others are reported
+   * `not-attempted` with an AbortError, and the report says `aborted`. Already
+   * aborted at the call: AbortError is thrown and nothing is sent.
+   */
+  signal?: AbortSignal;
 }
 
 /** The PR OUT service action that removed the victim's key from an LU. */
@@ -119,6 +155,12 @@ export interface FenceReport {
   ok: boolean;
   /** We found our own key gone (another node fenced us): we did not (or stopped to) fence. */
   lost: boolean;
+  /**
+   * `signal` fired while fencing: LUs not preempted by then are `not-attempted`
+   * (see their `error`). fence always sets it; optional so that reports made
+   * before it existed (stored, or built by callers' tests) still type-check.
+   */
+  aborted?: boolean;
   /** Names of LUs verified fenced, and of those that are not. */
   fenced: string[];
   notFenced: string[];
@@ -149,6 +191,9 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
   if (key === victim) throw new ArgumentRangeError('ERR_INVALID_KEY', `fence: key and victimKey are both ${formatKey(key)}: a node cannot fence itself`);
   const type = parseReservationType(options.type ?? 5);
   const call = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new ArgumentTypeError('ERR_INVALID_OPTION', 'fence: signal must be an AbortSignal');
+  if (signal?.aborted) throw new AbortError('fence: aborted before it started (nothing was sent)', {}, { cause: signal.reason });
   const t0 = monotonicMs();
   const phases = { open: 0, check: 0, arbiter: 0, preempt: 0, verify: 0, close: 0 };
   let mark = t0;
@@ -172,6 +217,14 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
       const r = reports.get(lu)!;
       r.outcome = outcome;
       r.error = e as Error;
+    };
+    /** The signal fired: true, and the LU is left `not-attempted` with an AbortError saying so. */
+    const abortedBefore = (lu: LogicalUnit, what: string): boolean => {
+      if (!signal?.aborted) return false;
+      const r = reports.get(lu)!;
+      r.outcome = 'not-attempted';
+      r.error = new AbortError(`${luName(lu)}: fence aborted before ${what} was sent: not fenced here`, { path: luName(lu) }, { cause: signal.reason });
+      return true;
     };
 
     // The per-LU steps run as a pipeline: no LU waits for the slowest LU of the
@@ -227,8 +280,13 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
       const stale: string[] = [];
       let last: unknown = lu.unusable[0]?.error ?? new ScsiPrError('ERR_NO_PATH', `${luName(lu)}: no usable path`, { path: luName(lu) });
       let method: PreemptMethod = 'preempt-and-abort';
-      for (let i = 0; i < lu.paths.length; i++) {
-        const d = lu.paths[i]!;
+      // Once an LU's preempt is out, the LU is finished even if the signal fires
+      // meanwhile: a path failure may hide a preempt that ran, and the next path
+      // (or the conflict's READ KEYS) is how fence learns what the LU's state is.
+      if (abortedBefore(lu, 'the preempt')) return false;
+      const paths = [...lu.paths]; // a snapshot: demotePath reorders lu.paths
+      for (let i = 0; i < paths.length; i++) {
+        const d = paths[i]!;
         try {
           const args = { key, preemptKey: victim, type, ...call };
           await (method === 'preempt-and-abort' ? d.preemptAndAbort(args) : d.preempt(args));
@@ -239,6 +297,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
         } catch (e) {
           if (isPathFailure(e)) {
             last = e;
+            demotePath(lu, d);
             continue;
           }
           if (method === 'preempt-and-abort' && isUnsupportedServiceAction(e)) {
@@ -266,11 +325,27 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
             fail(lu, e);
             return false;
           }
+          if (keys.length === 0) {
+            // Nobody is registered (the target lost its PR state, e.g. tgt restarted):
+            // not fenced here, and not `lost` either — no node fenced us.
+            fail(lu, new ScsiPrError('ERR_NO_REGISTRATIONS', `${luName(lu)}: no key is registered at all any more (the target lost its persistent reservations, or they were cleared): not fenced here`, { path: luName(lu) }, { cause: e }));
+            return false;
+          }
           if (!keys.includes(key)) {
             // Our registration is gone here: another node fenced us first.
             lost = true;
             fail(lu, e, 'lost');
             return false;
+          }
+          if (!keys.includes(victim)) {
+            // Our key is there and the victim's is gone: an earlier attempt of ours
+            // ran though its answer was lost (a path that failed, or a command the
+            // initiator re-sent after recovering its session), or another node
+            // removed the victim. The LU is where fence wants it; verify checks it.
+            const r = reports.get(lu)!;
+            r.outcome = 'fenced';
+            r.method = method;
+            return true;
           }
           stale.push(d.path);
         }
@@ -310,7 +385,8 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
         if (!r.ok) {
           const why = [!victimGone && 'the victim key is still registered', !holder && 'no reservation is held', !advanced && 'the generation did not advance', !ourKeyThere && 'our own key is gone'].filter(Boolean).join(', ');
           r.error = new ScsiPrError('ERR_FENCE_NOT_VERIFIED', `${luName(lu)}: fence not verified: ${why}`, { path: luName(lu) });
-          if (!ourKeyThere) lost = true;
+          // Our key gone while others are registered: we were fenced. No key at all: the target lost its PR state.
+          if (!ourKeyThere && ks.keys.length > 0) lost = true;
         }
         verified(lu, r.ok);
       } catch (e) {
@@ -330,6 +406,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
       for (let i = 0; i < set.units.length && !lost && !halted; i++) {
         await checks[i];
         const lu = set.units[i];
+        if (signal?.aborted) break; // the LUs left are reported below
         if (lost || !candidates.has(lu)) continue;
         const won = await preempt(lu);
         arbitrated(lu, won);
@@ -345,7 +422,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
     // 3. fan-out: PREEMPT AND ABORT on every other candidate at once (only when the
     // arbiter was won and no check found us fenced); 4. each LU is verified as soon
     // as its own preempt is back, already-fenced LUs and the arbiter LU right away.
-    const fanOut = arbiterLu && !lost ? set.units.filter((lu) => candidates.has(lu) && lu !== arbiterLu) : [];
+    const fanOut = arbiterLu && !lost && !signal?.aborted ? set.units.filter((lu) => candidates.has(lu) && lu !== arbiterLu) : [];
     const fanned = progress('preempt');
     let preemptsLeft = fanOut.length;
     if (preemptsLeft === 0) phaseDone('preempt');
@@ -356,6 +433,9 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
           if (--preemptsLeft === 0) phaseDone('preempt');
         }
         const r = reports.get(lu)!;
+        if (r.outcome === 'not-attempted' && !r.error && !lost && !halted && candidates.has(lu) && signal?.aborted) {
+          abortedBefore(lu, 'the fan-out preempt');
+        }
         if (r.outcome === 'fenced' || r.outcome === 'already-fenced') await verify(lu);
         else r.durationMs = since(t0);
       }),
@@ -369,6 +449,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
     return withHexInspect({
       ok: devices.length > 0 && devices.every((d) => d.ok),
       lost,
+      aborted: signal?.aborted === true,
       fenced: devices.filter((d) => d.ok).map((d) => d.device),
       notFenced: devices.filter((d) => !d.ok).map((d) => d.device),
       withoutAbort: devices.filter((d) => d.ok && d.method === 'preempt').map((d) => d.device),

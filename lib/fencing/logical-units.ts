@@ -15,7 +15,11 @@ export interface LogicalUnit {
   wwn: string;
   /** The device names the caller gave that lead to this LU. */
   names: string[];
-  /** Open paths, in a stable order. */
+  /**
+   * Open paths: in path-name order at first; a path that fails (see
+   * {@link isPathFailure}) moves to the end ({@link demotePath}), so the LU's
+   * next commands start on a path that answered.
+   */
   paths: Device[];
   /** Paths that could not be opened, with why. */
   unusable: Array<{ path: string; error: Error }>;
@@ -33,6 +37,24 @@ export interface LogicalUnitSet {
 /** Errors after which another path of the same LU is worth trying. */
 export function isPathFailure(e: unknown): boolean {
   return e instanceof TransportError || e instanceof SyscallError || e instanceof TimeoutError || e instanceof DeviceClosedError;
+}
+
+/** Out of file descriptors: the process's (EMFILE) or the system's (ENFILE) limit. */
+function isFdExhaustion(e: unknown): e is SyscallError {
+  return e instanceof SyscallError && (e.code === 'EMFILE' || e.code === 'ENFILE');
+}
+
+/**
+ * Move `d` to the end of `lu.paths` (it just failed with a path failure): the
+ * LU's later commands try the other paths first. Nothing is closed or dropped:
+ * when every path has failed the order is back to the first failure's.
+ */
+export function demotePath(lu: LogicalUnit, d: Device): void {
+  const i = lu.paths.indexOf(d);
+  if (i >= 0 && i < lu.paths.length - 1) {
+    lu.paths.splice(i, 1);
+    lu.paths.push(d);
+  }
 }
 
 /** A plain sg node name. */
@@ -54,7 +76,11 @@ function wwnOfDevice(d: Device): string | undefined {
  * Open every path of `devices` (multipath maps expand to their SCSI paths,
  * symlinks resolve) and group them by logical unit, sorted by WWN.
  * Paths that fail to open are kept in `unusable` (an LU with no usable path is
- * still listed, so reports can name it).
+ * still listed, so reports can name it) — except when the process runs out of
+ * file descriptors (EMFILE, ENFILE): that is no property of a path, and an
+ * operation over a random part of its paths would be a half-done one. Then every
+ * path opened here is closed again and a SyscallError (code EMFILE / ENFILE)
+ * says how many descriptors the operation needs; nothing was sent to any device.
  */
 export async function openLogicalUnits(devices: readonly DeviceInput[], options: OpenOptions & { inquiryFallback?: boolean } = {}): Promise<LogicalUnitSet> {
   if (!Array.isArray(devices) || devices.length === 0) {
@@ -114,6 +140,26 @@ export async function openLogicalUnits(devices: readonly DeviceInput[], options:
       );
     }),
   );
+  try {
+    const exhausted = entries.filter((e) => isFdExhaustion(e.error));
+    if (exhausted.length > 0) {
+      const first = exhausted[0]!.error as SyscallError;
+      const total = new Set(entries.map((e) => e.path)).size;
+      throw new SyscallError(
+        `cannot open ${exhausted.length} of ${total} device paths: out of file descriptors (${first.code}); the operation needs one descriptor per path at once (${total}), beyond the process's other files: raise the limit (ulimit -n, systemd LimitNOFILE=). Nothing was sent to any device`,
+        { code: first.code, errno: first.errno, syscall: first.syscall },
+        { path: exhausted[0]!.path },
+      );
+    }
+    return await groupByLogicalUnit(entries, ours, inquiryFallback);
+  } catch (e) {
+    await Promise.all(ours.map((d) => d.close()));
+    throw e;
+  }
+}
+
+/** The opened paths grouped by WWN (sysfs, else INQUIRY), sorted by WWN. */
+async function groupByLogicalUnit(entries: Array<{ name: string; device?: Device; error?: Error; path: string }>, ours: Device[], inquiryFallback: boolean): Promise<LogicalUnitSet> {
   const units = new Map<string, LogicalUnit>();
   for (const e of entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
     let wwn: string | undefined;
@@ -149,17 +195,19 @@ export async function openLogicalUnits(devices: readonly DeviceInput[], options:
 
 /**
  * Run `fn` on the LU's paths in order until one does not fail with a path
- * failure (transport, syscall, timeout). SCSI answers (conflict, sense) are
- * final. Throws the last error when every path failed.
+ * failure (transport, syscall, timeout); a path that fails is demoted
+ * ({@link demotePath}). SCSI answers (conflict, sense) are final. Throws the
+ * last error when every path failed.
  */
 export async function onAnyPath<T>(lu: LogicalUnit, fn: (d: Device) => Promise<T>): Promise<T> {
   let last: unknown = lu.unusable[0]?.error ?? new ScsiPrError('ERR_NO_PATH', `${lu.names.join(', ')}: no usable path`, { path: lu.names[0] });
-  for (const d of lu.paths) {
+  for (const d of [...lu.paths]) {
     try {
       return await fn(d);
     } catch (e) {
       last = e;
       if (!isPathFailure(e)) throw e;
+      demotePath(lu, d);
     }
   }
   throw last;

@@ -4,9 +4,18 @@
  * arbiter's preempt went out, already-fenced LUs, partial failure, path
  * failover, verification, and two nodes fencing each other in many orderings.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fence, type FenceReport } from '../../../lib/fencing/fence';
-import { ReservationConflictError, ScsiPrError, ScsiSenseError, TimeoutError, TransportError } from '../../../lib/errors';
+import { AbortError, ReservationConflictError, ScsiPrError, ScsiSenseError, SyscallError, TimeoutError, TransportError } from '../../../lib/errors';
+import { ArgumentTypeError } from '../../../lib/invalid-argument';
+import type { Device } from '../../../lib/device';
+
+/** `open()` of device paths, replaced per test (the fd-limit tests); undefined: the real one. */
+const openStub = vi.hoisted(() => ({ fn: undefined as undefined | ((path: string) => Promise<unknown>) }));
+vi.mock('../../../lib/device', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../../lib/device')>();
+  return { ...real, open: (path: string, options?: object) => (openStub.fn ? openStub.fn(path) : real.open(path, options)) };
+});
 import { FakeSan, type CommandRecord, type FakeNode } from '../support/fake-transport';
 import { REGISTRATIONS_PREEMPTED, nexus, type FakeLogicalUnit } from '../support/fake-logical-unit';
 import { KEY_A, KEY_B, WE_RO, twoNodeCluster } from '../support/cluster';
@@ -173,13 +182,27 @@ describe('fence: losing', () => {
     const { san, lus, a } = twoNodeCluster(2);
     // lu1: the check passes; our registrations vanish just before the verify's READ KEYS.
     san.script({ lu: lus[1], on: 'read-keys' }, { delayTurns: 0 });
-    san.script({ lu: lus[1], on: 'read-keys' }, { before: (lu) => a.nexuses().forEach((x) => lu.registrations.delete(x.id)) });
+    // …while another node (key C) stays registered: it removed us.
+    san.script({ lu: lus[1], on: 'read-keys' }, { before: (lu) => { a.nexuses().forEach((x) => lu.registrations.delete(x.id)); lu.setRegistration(nexus('iqn.c', '00023d000001', 1), 0xcccc0003n); } });
 
     const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
 
     expect(r.lost).toBe(true);
     expect(reportOf(r, lus[1]).ok).toBe(false);
     expect(reportOf(r, lus[1]).error?.message).toMatch(/our own key is gone/);
+  });
+
+  it('no key at all found by the verification (the target lost its PR state) is not lost', async () => {
+    const { san, lus, a } = twoNodeCluster(2);
+    san.script({ lu: lus[1], on: 'read-keys' }, { delayTurns: 0 });
+    san.script({ lu: lus[1], on: 'read-keys' }, { before: (lu) => { lu.registrations.clear(); lu.reservation = null; } });
+
+    const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
+
+    expect(r.lost).toBe(false);
+    expect(reportOf(r, lus[1])).toMatchObject({ ok: false, outcome: 'fenced' });
+    expect(reportOf(r, lus[1]).error?.message).toMatch(/our own key is gone/);
+    expect(reportOf(r, lus[0]).ok).toBe(true);
   });
 });
 
@@ -554,5 +577,158 @@ describe('fence: two nodes fencing each other', () => {
       for (const lu of lus) expect(lu.reservationKey(), context).toEqual({ key: survivor, type: WE_RO });
     }
     expect(winners).toEqual(new Set(['a', 'b'])); // the orderings really differed
+  });
+});
+
+describe('fence: faults in the middle of the fan-out', () => {
+  it('a PREEMPT that ran though its answer was lost with its path: the next path meets RESERVATION CONFLICT, the LU is fenced (not stale) and verified', async () => {
+    const { san, lus, a } = twoNodeCluster(3);
+    const devices = a.devices();
+    // Path 1's PREEMPT AND ABORT "runs" (applied on the LU when path 2's arrives) but answers with a transport failure.
+    a.path(lus[0], 1).script('preempt-and-abort', { hostStatus: DID_TRANSPORT_DISRUPTED });
+    a.path(lus[0], 2).script('preempt-and-abort', { before: (lu) => lu.execute(a.nexus(1), preemptCdb(), preemptList(KEY_A, KEY_B)) });
+
+    const r = await fence({ devices, key: KEY_A, victimKey: KEY_B });
+
+    expect(r).toMatchObject({ ok: true, lost: false, aborted: false, notFenced: [] });
+    expect(reportOf(r, lus[0])).toMatchObject({ outcome: 'fenced', ok: true, method: 'preempt-and-abort', reservation: { key: KEY_A, type: WE_RO } });
+    expect(san.prOuts({ node: a, lu: lus[0] }).map((x) => [x.nexus.port, x.response?.hostStatus, x.response?.status])).toEqual([[1, DID_TRANSPORT_DISRUPTED, 0], [2, 0, 0x18]]);
+    // The arbiter was won: the fan-out went on.
+    for (const lu of lus) expect(lu.distinctKeys()).toEqual([KEY_A]);
+  });
+
+  it('a PREEMPT the initiator re-sent after recovering its session (the first one ran): RESERVATION CONFLICT on the same path, the LU is fenced', async () => {
+    const { lus, a } = twoNodeCluster(2);
+    const devices = a.devices();
+    a.path(lus[1], 1).script('preempt-and-abort', { before: (lu) => lu.execute(a.nexus(1), preemptCdb(), preemptList(KEY_A, KEY_B)) });
+
+    const r = await fence({ devices, key: KEY_A, victimKey: KEY_B });
+
+    expect(r).toMatchObject({ ok: true, lost: false });
+    expect(reportOf(r, lus[1])).toMatchObject({ outcome: 'fenced', ok: true });
+  });
+
+  it('the target lost its PR state mid-fence (tgt restarted): the LU fails with ERR_NO_REGISTRATIONS, not lost; the others are fenced', async () => {
+    const { lus, a } = twoNodeCluster(3);
+    const devices = a.devices();
+    a.path(lus[2], 1).script('preempt-and-abort', { before: (lu) => { lu.registrations.clear(); lu.reservation = null; } });
+
+    const r = await fence({ devices, key: KEY_A, victimKey: KEY_B });
+
+    expect(r).toMatchObject({ ok: false, lost: false, fenced: [nameOf(a, lus[0]), nameOf(a, lus[1])], notFenced: [nameOf(a, lus[2])] });
+    expect(reportOf(r, lus[2]).outcome).toBe('failed');
+    expect((reportOf(r, lus[2]).error as ScsiPrError).code).toBe('ERR_NO_REGISTRATIONS');
+    expect((reportOf(r, lus[2]).error as ScsiPrError).cause).toBeInstanceOf(ReservationConflictError);
+  });
+
+  it('a path that failed goes last: the LU\'s later commands start on the path that answered', async () => {
+    const { san, lus, a } = twoNodeCluster(2);
+    const devices = a.devices();
+    a.path(lus[1], 1).script('read-keys', { hostStatus: DID_TRANSPORT_DISRUPTED });
+
+    const r = await fence({ devices, key: KEY_A, victimKey: KEY_B });
+
+    expect(r.ok).toBe(true);
+    expect(san.commands({ lu: lus[1], node: a }).filter((x) => x.name !== 'inquiry').map((x) => [x.name, x.nexus.port])).toEqual([
+      ['read-keys', 1],
+      ['read-keys', 2],
+      ['preempt-and-abort', 2],
+      ['read-keys', 2],
+      ['read-reservation', 2],
+    ]);
+  });
+
+  it('a hung path costs one timeout per LU, not one per command: the preempt and the verify skip it', async () => {
+    const { san, lus, a } = twoNodeCluster(2);
+    const devices = a.devices();
+    a.path(lus[0], 1).script('read-keys', { hang: true }); // the check, on the first path
+    const r = await fence({ devices, key: KEY_A, victimKey: KEY_B, timeoutMs: 50 });
+    expect(r.ok).toBe(true);
+    expect(san.commands({ lu: lus[0], node: a }).filter((x) => x.outcome === 'timed-out')).toHaveLength(1);
+  });
+});
+
+describe('fence: AbortSignal', () => {
+  it('already aborted: AbortError, nothing sent', async () => {
+    const { san, a } = twoNodeCluster(2);
+    const devices = a.devices();
+    await expect(fence({ devices, key: KEY_A, victimKey: KEY_B, signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+    expect(san.log).toEqual([]);
+  });
+
+  it('a signal that is not an AbortSignal: ArgumentTypeError, nothing sent', async () => {
+    const { san, a } = twoNodeCluster(2);
+    await expect(fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B, signal: {} as AbortSignal })).rejects.toBeInstanceOf(ArgumentTypeError);
+    expect(san.log).toEqual([]);
+  });
+
+  it('aborted once the arbiter is won: no fan-out; the arbiter LU is verified, the others not-attempted with AbortError; nothing pending', async () => {
+    const { san, lus, a } = twoNodeCluster(4);
+    const ac = new AbortController();
+    const devices = a.devices();
+    const r = await fence({ devices, key: KEY_A, victimKey: KEY_B, signal: ac.signal, onProgress: (e) => e.phase === 'arbiter' && ac.abort() });
+
+    expect(r).toMatchObject({ ok: false, lost: false, aborted: true, fenced: [nameOf(a, lus[0])] });
+    expect(reportOf(r, lus[0])).toMatchObject({ outcome: 'fenced', ok: true });
+    for (const lu of lus.slice(1)) {
+      expect(reportOf(r, lu).outcome).toBe('not-attempted');
+      expect(reportOf(r, lu).error).toBeInstanceOf(AbortError);
+      expect(new Set(lu.distinctKeys())).toEqual(new Set([KEY_A, KEY_B])); // the report says not fenced, and it is not
+    }
+    expect(san.prOuts({ node: a }).map((x) => x.lu)).toEqual([lus[0]]);
+    expect(san.commands().every((x) => x.outcome !== 'pending')).toBe(true);
+  });
+
+  it('aborted mid-fan-out: every preempt already out is finished and verified; the report matches every LU', async () => {
+    const { san, lus, a } = twoNodeCluster(5);
+    const ac = new AbortController();
+    const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B, signal: ac.signal, onProgress: (e) => e.phase === 'preempt' && ac.abort() });
+
+    expect(r.aborted).toBe(true);
+    for (const lu of lus) {
+      const d = reportOf(r, lu);
+      expect(d.ok).toBe(!lu.distinctKeys().includes(KEY_B));
+    }
+    expect(san.commands().every((x) => x.outcome !== 'pending')).toBe(true);
+  });
+
+  it('aborted while the arbiter\'s preempt hangs on its first path: that LU is finished on its other path (the preempt may have run) and verified; no other LU is preempted', async () => {
+    const { san, lus, a } = twoNodeCluster(3);
+    const ac = new AbortController();
+    const devices = a.devices();
+    a.path(lus[0], 1).script('preempt-and-abort', { hang: true });
+    a.path(lus[0], 1).script('read-keys', { delayTurns: 0 }); // the check
+    setTimeout(() => ac.abort(), 10);
+
+    const r = await fence({ devices, key: KEY_A, victimKey: KEY_B, timeoutMs: 100, signal: ac.signal });
+
+    expect(r.aborted).toBe(true);
+    expect(reportOf(r, lus[0])).toMatchObject({ outcome: 'fenced', ok: true });
+    expect(san.prOuts({ node: a }).map((x) => [x.lu.name, x.nexus.port, x.outcome])).toEqual([['lu0', 1, 'timed-out'], ['lu0', 2, 'answered']]);
+    expect(reportOf(r, lus[1]).outcome).toBe('not-attempted');
+    expect(reportOf(r, lus[2]).error).toBeInstanceOf(AbortError);
+  });
+});
+
+describe('fence: out of file descriptors', () => {
+  it('EMFILE opening a path: every path opened is closed again, a SyscallError EMFILE says how many are needed, nothing is sent', async () => {
+    const { san, a } = twoNodeCluster(3);
+    const fakes = a.devices();
+    const names = fakes.map((_, i) => `/dev/sg${100 + i}`);
+    openStub.fn = async (path: string) => {
+      const i = names.indexOf(path);
+      if (i >= 4) throw new SyscallError(`${path}: open: too many open files`, { code: 'EMFILE', errno: -24, syscall: 'open' }, { path });
+      return fakes[i];
+    };
+    try {
+      const e = await fence({ devices: names, key: KEY_A, victimKey: KEY_B }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(SyscallError);
+      expect((e as SyscallError).code).toBe('EMFILE');
+      expect((e as Error).message).toMatch(/cannot open 2 of 6 device paths: out of file descriptors \(EMFILE\).*one descriptor per path at once \(6\).*Nothing was sent/);
+      expect(fakes.slice(0, 4).every((d: Device) => d.isClosed)).toBe(true);
+      expect(san.log).toEqual([]);
+    } finally {
+      openStub.fn = undefined;
+    }
   });
 });
