@@ -75,13 +75,19 @@ function isAllRegistrants(type: number): boolean {
   return type === 7 || type === 8;
 }
 
-/** What one LU answered, before it is reduced to a report. */
-interface LuRead {
+/**
+ * What one LU answered to {@link readLogicalUnit}, before it is reduced to a
+ * report.
+ */
+export interface LogicalUnitRead {
   generation: number;
   /** One entry per registration (I_T nexus) for READ FULL STATUS, per READ KEYS entry otherwise. */
   keys: bigint[];
+  /** The keys holding the reservation (every registrant's for the all-registrants types). */
   holders: bigint[];
+  /** The reservation's holder key and type (READ FULL STATUS: the holder's registration; READ RESERVATION otherwise, key 0 for types 7 and 8). */
   reservation: { key: bigint; type: number } | null;
+  /** `'read-keys'`: READ FULL STATUS was refused with ILLEGAL REQUEST and READ KEYS + READ RESERVATION answered instead. */
   source: 'read-full-status' | 'read-keys';
   truncated: boolean;
 }
@@ -91,7 +97,16 @@ function isFullStatusRefused(e: unknown): boolean {
   return e instanceof ScsiSenseError && e.sense.senseKey === 0x5 && e.sense.asc !== 0x20;
 }
 
-async function readLu(d: Device, call: { timeoutMs?: number }): Promise<LuRead> {
+/**
+ * Read one LU's registrations and reservation through one path: READ FULL
+ * STATUS, or — when the target refuses it with ILLEGAL REQUEST (tgt 1.0.85:
+ * INVALID FIELD IN CDB) — READ KEYS and READ RESERVATION. Both list every
+ * registered key once per registered I_T nexus (SPC), so "our key is on no
+ * nexus" is as verifiable either way; only READ FULL STATUS says which nexus
+ * each registration is (TransportID, target port). Throws what the device
+ * throws otherwise (INVALID COMMAND OPERATION CODE included).
+ */
+export async function readLogicalUnit(d: Device, call: { timeoutMs?: number }): Promise<LogicalUnitRead> {
   try {
     const fs = await d.readFullStatus(call);
     const holder = fs.registrations.find((g) => g.reservationHolder);
@@ -113,7 +128,7 @@ async function readLu(d: Device, call: { timeoutMs?: number }): Promise<LuRead> 
 }
 
 /** Each key once, first-listed order, with its registration count and holder flag. */
-function registrantsOf(read: LuRead): NonNullable<StatusDeviceReport['registrants']> {
+function registrantsOf(read: LogicalUnitRead): NonNullable<StatusDeviceReport['registrants']> {
   const out = new Map<bigint, { key: bigint; nexuses: number | undefined; reservationHolder: boolean }>();
   for (const k of read.keys) {
     const r = out.get(k) ?? { key: k, nexuses: 0, reservationHolder: read.holders.includes(k) };
@@ -144,7 +159,7 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
       set.units.map(async (lu): Promise<StatusDeviceReport> => {
         const r: StatusDeviceReport = { device: luName(lu), wwn: lu.wwn, reachable: false, registered: false, registrations: 0, reservationHolder: false, reservation: null, keys: [], registrants: [], paths: lu.paths.length + lu.unusable.length };
         try {
-          const read = await onAnyPath(lu, (d) => readLu(d, call));
+          const read = await onAnyPath(lu, (d) => readLogicalUnit(d, call));
           r.reachable = true;
           r.generation = read.generation;
           r.keys = read.keys;

@@ -16,15 +16,15 @@
  * Set-up failures do (LVM discovery: `DeviceDiscoveryError`; start with no
  * device at all: `ScsiPrError` `ERR_NO_DEVICES`; invalid options: argument errors).
  */
-import type { OpenOptions } from '../device';
+import { Device, type OpenOptions } from '../device';
 import { ReservationConflictError, ScsiPrError } from '../errors';
 import { ArgumentTypeError } from '../invalid-argument';
 import { formatKey, parseKey, type KeyInput } from '../scsi/keys';
 import { localIpv4Key } from './fence-keys';
 import { sharedVolumeGroupDevices, type SharedVolumeGroupDevice, type SharedVolumeGroupOptions } from './lvm-volume-groups';
-import { luName, onAnyPath, openLogicalUnits } from './logical-units';
+import { luName, onAnyPath, openLogicalUnits, type DeviceInput } from './logical-units';
 import { unfence, type UnfenceDeviceReport } from './unfence';
-import { status, type StatusDeviceReport } from './fence-status';
+import { readLogicalUnit, status, type StatusDeviceReport } from './fence-status';
 import type { ReservationTypeInput } from '../scsi/reservation-types';
 import { withHexInspect } from '../hex-inspect';
 import { monotonicMs } from '../transport/coarse-clock';
@@ -38,8 +38,8 @@ export interface ServiceOptions {
   interface?: string;
   /** Only these volume groups (each must exist and be clustered or shared). Default: all such VGs. */
   volumeGroups?: string[];
-  /** Use these devices instead of LVM discovery. */
-  devices?: string[];
+  /** Use these devices instead of LVM discovery: paths, or open {@link Device}s (left open, as with {@link unfence}). */
+  devices?: DeviceInput[];
   /** How to run `vgs` (runner, binary, extra arguments, …): see {@link sharedVolumeGroupDevices}. */
   discovery?: Omit<SharedVolumeGroupOptions, 'vgs'>;
   /** Per-command timeout (ms). */
@@ -89,11 +89,26 @@ export interface ServiceStopDevice {
   device: string;
   wwn: string;
   volumeGroups: string[];
-  /** Verified: our key is registered on no I_T nexus of this LU any more. */
+  /**
+   * Verified: our key is registered on no I_T nexus of this LU any more — no
+   * entry of READ FULL STATUS or, where the target refuses that, of READ KEYS
+   * carries it (see `source`).
+   */
   ok: boolean;
-  /** Registrations with our key before / after. */
+  /**
+   * Registrations with our key before / after: READ FULL STATUS descriptors,
+   * or READ KEYS entries (one per registered I_T nexus by SPC; which nexus
+   * each one is, READ KEYS does not say) when `source` is `'read-keys'`.
+   */
   registrationsBefore?: number;
   registrationsAfter?: number;
+  /**
+   * How the registrations were read (the last read: the verification when it
+   * answered): `'read-full-status'`, or `'read-keys'` when the target refused
+   * READ FULL STATUS with ILLEGAL REQUEST (tgt) and READ KEYS + READ
+   * RESERVATION were used instead. Absent when the LU could not be read.
+   */
+  source?: 'read-full-status' | 'read-keys';
   /** We held the reservation and released it. */
   released: boolean;
   /** Paths on which the unregistration succeeded / paths in all. */
@@ -131,7 +146,7 @@ export interface ServiceStatusReport extends ServiceReportBase {
 interface Resolved {
   key: bigint;
   keySource: KeySource;
-  devices: string[];
+  devices: DeviceInput[];
   sources: ServiceReportBase['sources'];
   vgsOf: (device: string) => string[];
 }
@@ -144,7 +159,9 @@ function checkOptions(options: ServiceOptions, where: string): void {
     }
   };
   strings(options.volumeGroups, 'volumeGroups');
-  strings(options.devices, 'devices');
+  if (options.devices !== undefined && (!Array.isArray(options.devices) || options.devices.some((x) => !(x instanceof Device) && (typeof x !== 'string' || x === '')))) {
+    throw new ArgumentTypeError('ERR_INVALID_OPTION', `${where}: devices must be an array of non-empty device paths or Devices`);
+  }
   if (options.devices !== undefined && options.volumeGroups !== undefined && options.volumeGroups.length > 0) {
     throw new ArgumentTypeError('ERR_INVALID_OPTION', `${where}: give devices or volumeGroups, not both`);
   }
@@ -158,7 +175,7 @@ async function resolve(options: ServiceOptions, where: string): Promise<Resolved
   const keySource: KeySource = options.key !== undefined ? 'option' : 'ipv4';
   if (options.devices !== undefined) {
     const devices = [...new Set(options.devices)];
-    return { key, keySource, devices, sources: devices.map((device) => ({ device })), vgsOf: () => [] };
+    return { key, keySource, devices, sources: devices.map((device) => ({ device: typeof device === 'string' ? device : device.path })), vgsOf: () => [] };
   }
   const found: SharedVolumeGroupDevice[] = await sharedVolumeGroupDevices({
     ...(options.discovery ?? {}),
@@ -213,8 +230,10 @@ export async function serviceStart(options: ServiceStartOptions = {}): Promise<S
  * Stop: on every device, release the reservation if our key holds it (not for
  * all-registrants types, where releasing would drop it for every node), then
  * unregister on every path (REGISTER AND IGNORE EXISTING KEY with key 0: a path
- * that is not registered is left as it is), then verify with READ FULL STATUS
- * that our key is gone.
+ * that is not registered is left as it is), then verify that our key is gone:
+ * READ FULL STATUS, or READ KEYS + READ RESERVATION on a target that refuses
+ * READ FULL STATUS with ILLEGAL REQUEST (tgt 1.0.85); each LU's `source` says
+ * which. Either lists every registration, so `ok` means the same with both.
  *
  * @throws DeviceDiscoveryError when LVM discovery fails.
  */
@@ -243,9 +262,10 @@ export async function serviceStop(options: ServiceOptions = {}): Promise<Service
           durationMs: 0,
         };
         try {
-          const before = await onAnyPath(lu, (p) => p.readFullStatus(call));
-          d.registrationsBefore = before.registrations.filter((g) => g.key === r.key).length;
-          const { reservation } = await onAnyPath(lu, (p) => p.readReservation(call));
+          const before = await onAnyPath(lu, (p) => readLogicalUnit(p, call));
+          d.source = before.source;
+          d.registrationsBefore = before.keys.filter((k) => k === r.key).length;
+          const reservation = before.reservation;
           if (reservation && reservation.key === r.key && reservation.type !== 7 && reservation.type !== 8) {
             // Only the holding I_T nexus can release; a RELEASE from another registered nexus is a no-op.
             for (const p of lu.paths) {
@@ -276,8 +296,9 @@ export async function serviceStop(options: ServiceOptions = {}): Promise<Service
           }),
         );
         try {
-          const after = await onAnyPath(lu, (p) => p.readFullStatus(call));
-          d.registrationsAfter = after.registrations.filter((g) => g.key === r.key).length;
+          const after = await onAnyPath(lu, (p) => readLogicalUnit(p, call));
+          d.source = after.source;
+          d.registrationsAfter = after.keys.filter((k) => k === r.key).length;
           d.ok = d.registrationsAfter === 0;
         } catch (e) {
           d.errors.push(e as Error);
@@ -295,7 +316,8 @@ export async function serviceStop(options: ServiceOptions = {}): Promise<Service
 
 /**
  * Status: which devices of the shared/clustered volume groups have our key
- * registered (READ FULL STATUS, read from the devices themselves).
+ * registered (READ FULL STATUS, or READ KEYS + READ RESERVATION where the
+ * target refuses it: see {@link status}; read from the devices themselves).
  *
  * @throws DeviceDiscoveryError when LVM discovery fails.
  */
