@@ -170,3 +170,43 @@ export async function wipeReservations(d: pr.Device, key: bigint): Promise<void>
   }
   await d.clear({ key });
 }
+
+/**
+ * One expectation per target, as in target-differences.test.ts: `perTarget({ lio: …, tgt: … })`
+ * is the value for the lab's target ({@link labTarget}).
+ */
+export function perTarget<T>(t: Record<LabTarget, T>): T {
+  return t[labTarget()];
+}
+
+/** sg_persist -n -k and -r as printed (generation included), UNIT ATTENTION retried. */
+async function sgPersistState(sg: string): Promise<string> {
+  const k = await sgPersistRetryingUa(sg, ['-k']);
+  const r = await sgPersistRetryingUa(sg, ['-r']);
+  if (k.status !== 0 || r.status !== 0) throw new Error(`sg_persist -k/-r ${sg}: exit ${k.status}/${r.status}: ${k.stderr}${r.stderr}`);
+  return `${k.stdout}${r.stdout}`;
+}
+
+/**
+ * Expects `attempt` (a scsi-pr call) to be refused with a ScsiSenseError carrying `sense`
+ * (default ILLEGAL REQUEST, INVALID FIELD IN CDB 05/24/00) and to change nothing that
+ * sg_persist -k / -r on `observerSg` shows (keys, reservation, PR generation). Returns the error.
+ */
+export async function expectRefusedChangingNothing(
+  attempt: () => Promise<unknown>,
+  observerSg: string,
+  sense: { senseKey: number; asc: number; ascq: number } = { senseKey: 5, asc: 0x24, ascq: 0 },
+): Promise<pr.ScsiSenseError> {
+  const before = await sgPersistState(observerSg);
+  const e = await attempt().then(
+    (v) => v,
+    (x: unknown) => x,
+  );
+  if (!(e instanceof pr.ScsiSenseError)) throw new Error(`expected a ScsiSenseError ${JSON.stringify(sense)}, got ${e instanceof Error ? `${e.name}: ${e.message}` : 'success'}`);
+  if (e.sense.senseKey !== sense.senseKey || e.sense.asc !== sense.asc || e.sense.ascq !== sense.ascq) {
+    throw new Error(`expected sense ${JSON.stringify(sense)}, got ${e.message}`);
+  }
+  const after = await sgPersistState(observerSg);
+  if (after !== before) throw new Error(`a refused command changed the PR state (sg_persist on ${observerSg}):\nbefore:\n${before}\nafter:\n${after}`);
+  return e;
+}

@@ -424,3 +424,34 @@ export function decodeReadKeysBytes(data: Buffer): RefKeys & { additionalLength:
   for (let off = 8; off + 8 <= end; off += 8) keys.push(data.readBigUInt64BE(off));
   return { generation: data.readUInt32BE(0), additionalLength, keys };
 }
+
+/**
+ * {@link expectSgPersistAgrees} on a target that may not implement READ FULL STATUS.
+ * `fullStatus: 'answered'`: exactly expectSgPersistAgrees. `'refused'` (tgt 1.0.85): READ KEYS
+ * and READ RESERVATION must agree as there, and READ FULL STATUS must be refused by both —
+ * scsi-pr with ERR_ILLEGAL_REQUEST, INVALID FIELD IN CDB (05/24/00) and `sg_persist -s` with
+ * exit status 5 (ILLEGAL REQUEST); `fullStatus` is then null.
+ */
+export async function expectSgPersistAgreesOrFullStatusRefused<
+  K extends ScsiPrViews['keys'],
+  R extends ScsiPrViews['reservation'],
+  F extends ScsiPrViews['fullStatus'],
+>(
+  device: { readKeys(): Promise<K>; readReservation(): Promise<R>; readFullStatus(): Promise<F> },
+  sg: string,
+  fullStatus: 'answered' | 'refused',
+): Promise<{ keys: K; reservation: R; fullStatus: F | null }> {
+  if (fullStatus === 'answered') return expectSgPersistAgrees(device, sg);
+  const keys = await device.readKeys();
+  const reservation = await device.readReservation();
+  const refused = await device.readFullStatus().then(
+    () => 'answered',
+    (e: unknown) => e,
+  );
+  expect(fromScsiPr.keys(keys), `READ KEYS: scsi-pr vs sg_persist -k on ${sg}`).toEqual(await sgReadKeys(sg));
+  expect(fromScsiPr.reservation(reservation), `READ RESERVATION: scsi-pr vs sg_persist -r on ${sg}`).toEqual(await sgReadReservation(sg));
+  expect(refused, `READ FULL STATUS through scsi-pr on ${sg}`).toMatchObject({ code: 'ERR_ILLEGAL_REQUEST', sense: { senseKey: 5, asc: 0x24, ascq: 0 } });
+  const ref = await sgPersist(sg, ['-s']);
+  expect(ref.status, `sg_persist -s on ${sg}: ${ref.stdout}${ref.stderr}`).toBe(5);
+  return { keys, reservation, fullStatus: null };
+}
