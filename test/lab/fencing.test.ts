@@ -1,16 +1,41 @@
 /**
  * The fencing layer against the real SAN: 3 nodes, 8 LUNs, 2 paths per LUN.
  * Every step is cross-checked with sg_persist on the same devices.
+ *
+ * Runs against both lab targets (`--target lio|tgt`). Where they differ the
+ * expectation is a table keyed by target: tgt 1.0.85 refuses PREEMPT AND ABORT
+ * and READ FULL STATUS (ILLEGAL REQUEST, INVALID FIELD IN CDB), so there fence()
+ * preempts with PREEMPT and says so (`withoutAbort`, per-LU `method: 'preempt'`),
+ * and status() reads READ KEYS + READ RESERVATION (`source: 'read-keys'`).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as pr from '../../lib';
 import { fence } from '../../lib/fencing/fence';
 import { unfence } from '../../lib/fencing/unfence';
 import { status } from '../../lib/fencing/fence-status';
-import { labMap, labTools, sgPersistKeys, type LabMap } from './lab-env';
+import { labMap, labTarget, labTools, sgPersistKeys, type LabMap, type LabTarget } from './lab-env';
 
 const LUNS = [0, 1, 2, 3, 4, 5, 6, 7];
 const KEY = { 1: 0x5c5c0001n, 2: 0x5c5c0002n, 3: 0x5c5c0003n } as Record<number, bigint>;
+const TARGET = labTarget();
+/** One expectation per lab target. */
+const expected = <T>(t: Record<LabTarget, T>): T => t[TARGET];
+/**
+ * How fence() preempts. SPC-4 (5.14.11.4.4) has PREEMPT AND ABORT also abort
+ * the victim's queued commands; LIO does it. tgt 1.0.85 refuses it (ILLEGAL
+ * REQUEST, INVALID FIELD IN CDB) and fence() falls back to PREEMPT, LU by LU,
+ * naming those LUs in `withoutAbort`.
+ */
+const METHOD = expected<pr.PreemptMethod>({ lio: 'preempt-and-abort', tgt: 'preempt' });
+/** How status() reads an LU: tgt has no READ FULL STATUS. */
+const SOURCE = expected({ lio: 'read-full-status', tgt: 'read-keys' } as const);
+
+/** fence()'s report says how every fenced LU was preempted, and names those done without abort. */
+function expectMethod(r: Awaited<ReturnType<typeof fence>>, what: string): void {
+  for (const d of r.devices.filter((x) => x.outcome === 'fenced')) expect(d.method, `${what}: ${d.device}`).toBe(METHOD);
+  const fencedByPreempt = r.devices.filter((x) => x.outcome === 'fenced').map((x) => x.device).sort();
+  expect([...r.withoutAbort].sort(), `${what}: withoutAbort`).toEqual(expected({ lio: [], tgt: fencedByPreempt }));
+}
 
 /** sd paths of `node` for our LUNs, on every path (multipath-style: 2 per LUN). */
 function devicesOf(map: LabMap, node: number, paths: number[] = [0, 1]): string[] {
@@ -74,7 +99,8 @@ describe('fencing a node off every shared LUN', () => {
     const st = await status({ devices: devicesOf(map, 2, [0]), key: KEY[2] });
     expect(st.registeredEverywhere).toBe(true);
     for (const d of st.devices) {
-      expect(d.registrations).toBe(2); // both of node 2's I_T nexuses
+      expect(d.source).toBe(SOURCE);
+      expect(d.registrations).toBe(2); // both of node 2's I_T nexuses (tgt: our key's READ KEYS entries)
       expect(d.keys).toHaveLength(6); // 3 nodes x 2 paths
       expect(d.reservation?.key).toBe(KEY[1]);
       expect(d.reservation?.type).toBe(5);
@@ -93,6 +119,8 @@ describe('fencing a node off every shared LUN', () => {
       expect(d.generationAfter!).toBeGreaterThan(d.generationBefore!);
       expect(d.reservation?.key).toBe(KEY[1]);
     }
+    expectMethod(r, 'node 1 fences node 3');
+    expect(r.withoutAbort).toHaveLength(expected({ lio: 0, tgt: LUNS.length }));
     expect(await writes(map, 3)).toEqual(LUNS.map(() => 'ERR_RESERVATION_CONFLICT'));
     expect(await writes(map, 1)).toEqual(LUNS.map(() => 'ok'));
     expect(await writes(map, 2)).toEqual(LUNS.map(() => 'ok'));
@@ -103,6 +131,7 @@ describe('fencing a node off every shared LUN', () => {
     const again = await fence({ devices: devicesOf(map, 1, [0]), key: KEY[1], victimKey: KEY[3] });
     expect(again.ok).toBe(true);
     expect(again.devices.every((d) => d.outcome === 'already-fenced')).toBe(true);
+    expect(again.withoutAbort).toEqual([]); // nothing preempted
   });
 
   it('a fenced node cannot fence back: it finds its own key gone and reports that it lost', async () => {
@@ -140,6 +169,7 @@ describe('fencing a node off every shared LUN', () => {
       const winner = a.ok ? 1 : 2;
       const loser = 3 - winner;
       tally[winner]++;
+      expectMethod(winner === 1 ? a : b, `round ${round}: the winner`);
       expect((winner === 1 ? b : a).lost, `round ${round}: the loser knows it lost`).toBe(true);
       const keysPerLun = await Promise.all(LUNS.map((lun) => sgPersistKeys(sgOf(map, winner, lun))));
       LUNS.forEach((lun, i) => {
@@ -158,31 +188,37 @@ describe('fencing a node off every shared LUN', () => {
     // LUN 0 (empty key list) instead of failing.
     const GONE = 7;
     try {
-      labTools.removeLun(GONE);
+      await labTools.removeLun(GONE); // tgt: a Promise (tgtadm)
       const r = await fence({ devices: devicesOf(map, 1, [0]), key: KEY[1], victimKey: KEY[2], timeoutMs: 10_000 });
       const goneSg = sgOf(map, 1, GONE);
       const bad = r.devices.find((d) => d.device === map.devices.find((x) => x.sg === goneSg)!.sd);
+      console.log(`[${TARGET}] LUN ${GONE} removed during fence: ${bad?.outcome} ${bad?.error?.message}; fence took ${r.durationMs.toFixed(0)} ms`);
       expect(r.ok).toBe(false);
       expect(r.lost).toBe(false);
       expect(bad?.ok).toBe(false);
       expect(bad?.error).toBeInstanceOf(pr.ScsiPrError);
       expect(r.notFenced).toEqual([bad!.device]);
       expect(r.fenced).toHaveLength(LUNS.length - 1);
+      expectMethod(r, 'with LUN 7 gone');
     } finally {
-      labTools.restoreLun(GONE);
+      await labTools.restoreLun(GONE);
     }
   });
 
   it('with one portal down, fence fails over to the other path of every LUN', async () => {
     await labTools.resetReservations(LUNS);
     for (const node of [1, 2]) expect((await unfence({ devices: devicesOf(map, node), key: KEY[node] })).ok).toBe(true);
-    labTools.portalDown(1);
+    // LIO: the portal's sessions fail fast. tgt: a tc filter drops the portal's packets, so
+    // commands on path 1 time out: timeoutMs bounds each one (fence() then takes path 0).
+    await labTools.portalDown(1);
     try {
       const r = await fence({ devices: devicesOf(map, 1), key: KEY[1], victimKey: KEY[2], timeoutMs: 15_000 });
       expect(r.ok, JSON.stringify(pr.toJSONSafe(r))).toBe(true);
       expect(r.fenced).toHaveLength(LUNS.length);
+      expectMethod(r, 'one portal down');
+      console.log(`[${TARGET}] fence with portal 1 down took ${r.durationMs.toFixed(0)} ms (timeoutMs 15000 per command)`);
     } finally {
-      labTools.portalUp(1);
+      await labTools.portalUp(1);
     }
     // Wait for the portal-1 sessions to come back before the next file runs.
     const deadline = Date.now() + 60_000;
