@@ -321,13 +321,15 @@ export function formatServiceStart(r: KeyedReport & { ok: boolean; devices: Arra
 /** `scsi-pr service stop` messages (for stderr). */
 export function formatServiceStop(r: KeyedReport & {
   ok: boolean;
-  devices: Array<{ device: string; volumeGroups: string[]; ok: boolean; released: boolean; pathsUnregistered: number; paths: number; registrationsBefore?: number; errors: Error[] }>;
+  devices: Array<{ device: string; volumeGroups: string[]; ok: boolean; released: boolean; pathsUnregistered: number; paths: number; registrationsBefore?: number; errors: Error[]; source?: 'read-full-status' | 'read-keys' }>;
 }): string {
   let out = '';
   for (const d of r.devices) {
     const what = d.registrationsBefore === 0 ? 'was not registered' : `${d.released ? 'reservation released, ' : ''}unregistered on ${d.pathsUnregistered}/${d.paths} path(s)`;
+    // Said only where it differs from the default: READ KEYS lists every registration too, without naming the nexus.
+    const how = d.source === 'read-keys' ? ' (checked with READ KEYS: no READ FULL STATUS on this target)' : '';
     const err = !d.ok && d.errors.length > 0 ? `: ${firstLine(d.errors[0])}` : '';
-    out += `scsi-pr service: ${d.device}${vgText(d.volumeGroups)}: ${d.ok ? what : `FAILED (${what})`}${err}\n`;
+    out += `scsi-pr service: ${d.device}${vgText(d.volumeGroups)}: ${d.ok ? what : `FAILED (${what})`}${how}${err}\n`;
   }
   const left = r.devices.filter((d) => !d.ok).map((d) => d.device);
   out += r.ok

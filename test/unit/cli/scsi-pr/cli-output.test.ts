@@ -355,12 +355,16 @@ describe('service messages', () => {
         { ...dev, ok: true, released: true, pathsUnregistered: 2, paths: 2, registrationsBefore: 2, errors: [] },
         { device: '/dev/sdc', volumeGroups: ['vg_db'], ok: false, released: false, pathsUnregistered: 0, paths: 1, registrationsBefore: 1, errors: [new Error('/dev/sdc: transport error')] },
         { device: '/dev/sdd', volumeGroups: [], ok: true, released: false, pathsUnregistered: 1, paths: 1, registrationsBefore: 0, errors: [] },
+        { device: '/dev/sde', volumeGroups: [], ok: true, released: true, pathsUnregistered: 2, paths: 2, registrationsBefore: 2, errors: [], source: 'read-keys' },
+        { device: '/dev/sdf', volumeGroups: [], ok: true, released: false, pathsUnregistered: 1, paths: 1, registrationsBefore: 1, errors: [], source: 'read-full-status' },
       ],
     });
     expect(text).toBe(
       'scsi-pr service: /dev/mapper/mpatha [vg_db]: reservation released, unregistered on 2/2 path(s)\n' +
         'scsi-pr service: /dev/sdc [vg_db]: FAILED (unregistered on 0/1 path(s)): /dev/sdc: transport error\n' +
         'scsi-pr service: /dev/sdd: was not registered\n' +
+        'scsi-pr service: /dev/sde: reservation released, unregistered on 2/2 path(s) (checked with READ KEYS: no READ FULL STATUS on this target)\n' +
+        'scsi-pr service: /dev/sdf: unregistered on 1/1 path(s)\n' +
         'scsi-pr service: stop FAILED: key 0x1 may still be registered on /dev/sdc\n',
     );
   });
