@@ -17,16 +17,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as pr from '../../lib';
-import { dev, expectRefusedChangingNothing, labTarget, labTools, perTarget, run, SG_EXIT, type LabMap, wipeReservations } from './lab-env';
+import { dev, expectRefusedChangingNothing, labTools, perTarget, run, SG_EXIT, type LabMap, wipeReservations } from './lab-env';
 import { expectSgPersistAgrees, expectSgPersistAgreesOrFullStatusRefused, fromScsiPr, sgPersist, parseSgPersistKeys, sgReportCapabilities } from './sg-persist-reference';
 
 const LUN_ACTIONS = 1;
 const LUN_UA = 2;
 const LUN_PORTS = 3;
 const WIPE_KEY = 0x5ca1ab1en;
-const TARGET = labTarget();
-/** Devices absorb up to 20 UNIT ATTENTIONs per command: tgt queues one per event, duplicates included. */
-const OPEN: pr.OpenOptions = { retries: { unitAttention: 20 } };
 /** sg_persist's exit status for ILLEGAL REQUEST. */
 const SG_EXIT_ILLEGAL_REQUEST = 5;
 
@@ -123,11 +120,11 @@ describe('every PR IN and PR OUT service action (LUN 1), cross-checked with sg_p
 
   beforeAll(async () => {
     map = labTools.map();
-    n1 = await pr.open(dev(map, 1, LUN_ACTIONS).sg, OPEN);
-    n2 = await pr.open(dev(map, 2, LUN_ACTIONS).sg, OPEN);
-    n3 = await pr.open(dev(map, 3, LUN_ACTIONS).sg, OPEN);
+    n1 = await pr.open(dev(map, 1, LUN_ACTIONS).sg);
+    n2 = await pr.open(dev(map, 2, LUN_ACTIONS).sg);
+    n3 = await pr.open(dev(map, 3, LUN_ACTIONS).sg);
     obsSg = dev(map, 3, LUN_ACTIONS, 1).sg;
-    obs = await pr.open(obsSg, OPEN);
+    obs = await pr.open(obsSg);
     await wipe(n1);
     for (const d of [n1, n2, n3]) await d.readCapacity();
     block = Buffer.alloc((await n1.readCapacity()).blockSize, 0x5a);
@@ -412,10 +409,10 @@ describe('UNIT ATTENTION after preemption (LUN 2)', () => {
   beforeAll(async () => {
     map = labTools.map();
     n1Sg = dev(map, 1, LUN_UA).sg;
-    n1 = await pr.open(n1Sg, OPEN);
-    n2 = await pr.open(dev(map, 2, LUN_UA).sg, OPEN);
+    n1 = await pr.open(n1Sg);
+    n2 = await pr.open(dev(map, 2, LUN_UA).sg);
     obsSg = dev(map, 3, LUN_UA, 1).sg;
-    obs = await pr.open(obsSg, OPEN);
+    obs = await pr.open(obsSg);
     await wipe(n1);
     // Drain whatever UNIT ATTENTION a nexus may have pending (e.g. the wipe's CLEAR).
     await n1.testUnitReady();
@@ -569,13 +566,13 @@ describe('SPEC_I_PT, ALL_TG_PT, APTPL and REGISTER AND MOVE (LUN 3)', () => {
 
   beforeAll(async () => {
     map = labTools.map();
-    n1 = await pr.open(dev(map, 1, LUN_PORTS).sg, OPEN);
-    n1p1 = await pr.open(dev(map, 1, LUN_PORTS, 1).sg, OPEN);
-    n2 = await pr.open(dev(map, 2, LUN_PORTS).sg, OPEN);
-    n2p1 = await pr.open(dev(map, 2, LUN_PORTS, 1).sg, OPEN);
-    n3 = await pr.open(dev(map, 3, LUN_PORTS).sg, OPEN);
+    n1 = await pr.open(dev(map, 1, LUN_PORTS).sg);
+    n1p1 = await pr.open(dev(map, 1, LUN_PORTS, 1).sg);
+    n2 = await pr.open(dev(map, 2, LUN_PORTS).sg);
+    n2p1 = await pr.open(dev(map, 2, LUN_PORTS, 1).sg);
+    n3 = await pr.open(dev(map, 3, LUN_PORTS).sg);
     obsSg = dev(map, 3, LUN_PORTS, 1).sg;
-    obs = await pr.open(obsSg, OPEN);
+    obs = await pr.open(obsSg);
     await wipe(n1);
     for (const d of [n1, n1p1, n2, n2p1, n3]) await d.readCapacity();
     block = Buffer.alloc((await n1.readCapacity()).blockSize, 0x33);

@@ -21,8 +21,6 @@ const LUN_LIO = 5;
 const WIPE_KEY = 0x5ca1ab1e4n;
 
 const TARGET = labTarget();
-/** Devices absorb up to 20 UNIT ATTENTIONs per command: tgt queues one per event, duplicates included. */
-const OPEN: pr.OpenOptions = { retries: { unitAttention: 20 } };
 
 const wipe = (d: pr.Device): Promise<void> => wipeReservations(d, WIPE_KEY);
 
@@ -96,11 +94,11 @@ describe('the six reservation types (LUN 4): access from holder, registrant and 
 
   beforeAll(async () => {
     map = labTools.map();
-    holder = await pr.open(dev(map, 1, LUN_TYPES).sg, OPEN);
-    registrant = await pr.open(dev(map, 2, LUN_TYPES).sg, OPEN);
-    other = await pr.open(dev(map, 3, LUN_TYPES).sg, OPEN);
+    holder = await pr.open(dev(map, 1, LUN_TYPES).sg);
+    registrant = await pr.open(dev(map, 2, LUN_TYPES).sg);
+    other = await pr.open(dev(map, 3, LUN_TYPES).sg);
     obsSg = dev(map, 3, LUN_TYPES, 1).sg;
-    obs = await pr.open(obsSg, OPEN);
+    obs = await pr.open(obsSg);
     await wipe(holder);
     // READ CAPACITY before any reservation: readBlocks/writeBlocks then send only READ/WRITE
     // (LIO refuses READ CAPACITY to non-holders under Exclusive Access; see LUN 5).
@@ -214,9 +212,9 @@ describe(`${TARGET} against SPC corner cases (LUN 5)`, () => {
 
   beforeAll(async () => {
     map = labTools.map();
-    n1 = await pr.open(dev(map, 1, LUN_LIO).sg, OPEN);
-    n2 = await pr.open(dev(map, 2, LUN_LIO).sg, OPEN);
-    n3 = await pr.open(dev(map, 3, LUN_LIO).sg, OPEN);
+    n1 = await pr.open(dev(map, 1, LUN_LIO).sg);
+    n2 = await pr.open(dev(map, 2, LUN_LIO).sg);
+    n3 = await pr.open(dev(map, 3, LUN_LIO).sg);
     await wipe(n1);
   });
 
@@ -225,7 +223,7 @@ describe(`${TARGET} against SPC corner cases (LUN 5)`, () => {
     for (const d of [n1, n2, n3]) await d?.close();
   });
 
-  it('RESERVE, RELEASE, CLEAR and REGISTER AND MOVE from an unregistered I_T nexus: LIO answers NOT READY, LOGICAL UNIT COMMUNICATION FAILURE, tgt RESERVATION CONFLICT (as SPC-4 says); PREEMPT answers RESERVATION CONFLICT on both', async () => {
+  it('RESERVE, RELEASE, CLEAR and REGISTER AND MOVE from an unregistered I_T nexus: LIO answers NOT READY, LOGICAL UNIT COMMUNICATION FAILURE; tgt RESERVATION CONFLICT (as SPC-4 says), but ILLEGAL REQUEST to REGISTER AND MOVE; PREEMPT answers RESERVATION CONFLICT on both', async () => {
     // SPC-4 5.14.11.1: a PR OUT other than REGISTER / REGISTER AND IGNORE EXISTING KEY from an
     // unregistered I_T nexus is terminated with RESERVATION CONFLICT. scsi-pr reports what came:
     // ReservationConflictError, or LIO's NOT READY as ScsiSenseError ERR_NOT_READY.
@@ -252,7 +250,7 @@ describe(`${TARGET} against SPC corner cases (LUN 5)`, () => {
   it('READ CAPACITY under Exclusive Access from a non-holder: LIO answers RESERVATION CONFLICT (SBC-3 allows it), so readBlocks on a fresh handle fails on its implicit READ CAPACITY; tgt allows it and the READ itself conflicts', async () => {
     await n1.register({ newKey: 0x51n });
     await n1.reserve({ key: 0x51n, type: 'write-exclusive' });
-    const weProbe = await pr.open(dev(map, 3, LUN_LIO).sg, OPEN);
+    const weProbe = await pr.open(dev(map, 3, LUN_LIO).sg);
     try {
       // Write Exclusive: data-in commands pass.
       expect((await weProbe.readCapacity()).blocks).toBeGreaterThan(0);
@@ -261,7 +259,7 @@ describe(`${TARGET} against SPC corner cases (LUN 5)`, () => {
     }
     await n1.release({ key: 0x51n, type: 'write-exclusive' });
     await n1.reserve({ key: 0x51n, type: 'exclusive-access' });
-    const fresh = await pr.open(dev(map, 3, LUN_LIO).sg, OPEN);
+    const fresh = await pr.open(dev(map, 3, LUN_LIO).sg);
     try {
       // SBC-3 (commands allowed in the presence of persistent reservations): READ CAPACITY is
       // allowed under Exclusive Access from any I_T nexus. tgt allows it; LIO conflicts.
@@ -306,7 +304,7 @@ describe(`${TARGET} against SPC corner cases (LUN 5)`, () => {
     const other = dev(map, 2, LUN_LIO, 1);
     expect(other.initiator).toBe(dev(map, 2, LUN_LIO).initiator);
     expect(other.isid).not.toBe(dev(map, 2, LUN_LIO).isid);
-    const n2p1 = await pr.open(other.sg, OPEN);
+    const n2p1 = await pr.open(other.sg);
     try {
       await n2p1.register({ newKey: 0x62n });
       await n1.register({ newKey: 0x61n });
