@@ -511,7 +511,7 @@ describe('UNIT ATTENTION after preemption (LUN 2)', () => {
       }
     };
     const moveOutcome = perTarget({ lio: 'ok', tgt: 'ERR_ILLEGAL_REQUEST 05/24/00' }); // see MOVE
-    // The UNIT ATTENTION after a LOGICAL UNIT RESET: SAM-5 names 29h/03 BUS DEVICE RESET FUNCTION
+    // The UNIT ATTENTION after a LOGICAL UNIT RESET: SAM asks for 29h/03 BUS DEVICE RESET FUNCTION
     // OCCURRED, which LIO sends; tgt 1.0.85 sends the generic 29h/00 POWER ON, RESET, OR BUS
     // DEVICE RESET OCCURRED. scsi-pr retries and reports either.
     const resetUa = isUa(0x29, perTarget({ lio: 0x03, tgt: 0x00 }));

@@ -180,7 +180,7 @@ describe('the six reservation types (LUN 4): access from holder, registrant and 
     await holder.register({ key: KH, newKey: 0 });
     const r = await registrant.readReservation();
     expect(r.reservation).toBeNull();
-    // SPC-4 5.14.11.2.3 (unregistering): when the holder of a registrants-only reservation
+    // SPC-4 (REGISTER with SARK 0, the holder unregistering): when the holder of a registrants-only reservation
     // unregisters, the reservation is released and every other registered I_T nexus gets
     // 2Ah/04 RESERVATIONS RELEASED. LIO sends it; tgt 1.0.85 releases but sends none (as on a
     // RELEASE of types 5-8). scsi-pr reports what came.
@@ -224,7 +224,7 @@ describe(`${TARGET} against SPC corner cases (LUN 5)`, () => {
   });
 
   it('RESERVE, RELEASE, CLEAR and REGISTER AND MOVE from an unregistered I_T nexus: LIO answers NOT READY, LOGICAL UNIT COMMUNICATION FAILURE; tgt RESERVATION CONFLICT (as SPC-4 says), but ILLEGAL REQUEST to REGISTER AND MOVE; PREEMPT answers RESERVATION CONFLICT on both', async () => {
-    // SPC-4 5.14.11.1: a PR OUT other than REGISTER / REGISTER AND IGNORE EXISTING KEY from an
+    // SPC-4 (PERSISTENT RESERVE OUT): a service action other than REGISTER / REGISTER AND IGNORE EXISTING KEY from an
     // unregistered I_T nexus is terminated with RESERVATION CONFLICT. scsi-pr reports what came:
     // ReservationConflictError, or LIO's NOT READY as ScsiSenseError ERR_NOT_READY.
     const tid = pr.parseTransportId(map.nodes[1].luns[LUN_LIO].transportId);
