@@ -19,12 +19,16 @@
  *
  * LUNs 1–4 are shared with other lab files: PR state is wiped before and after,
  * and the LVM labels, dm maps, lvmlockd and the dummy interface are removed.
+ *
+ * Runs against both lab targets (`--target lio|tgt`). tgt 1.0.85 has no READ
+ * FULL STATUS (ILLEGAL REQUEST, INVALID FIELD IN CDB): there status and stop read
+ * READ KEYS + READ RESERVATION, and every LU's report says so (`source`).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labMap, labTools, dev, sgPersistKeys, sgPersistReservation, type LabMap } from './lab-env';
+import { labMap, labTarget, labTools, dev, sgPersistKeys, sgPersistReservation, type LabMap, type LabTarget } from './lab-env';
 import { serviceStart, serviceStatus, serviceStop } from '../../lib/fencing/service';
 import { execFileRunner, type Runner } from '../../lib/fencing/command-runner';
 
@@ -35,6 +39,13 @@ const K1 = '0x5e5e0001';
 const K2 = '0x5e5e0002';
 const DUMMY = 'scsiprdummy0';
 const DUMMY_IP = '10.11.12.13'; // gethostip -x: 0A0B0C0D
+const TARGET = labTarget();
+/** One expectation per lab target. */
+const expected = <T>(t: Record<LabTarget, T>): T => t[TARGET];
+/** How status and stop read an LU: tgt refuses READ FULL STATUS. */
+const SOURCE = expected({ lio: 'read-full-status', tgt: 'read-keys' });
+/** What `service stop` appends to an LU's line where READ KEYS checked it (tgt). */
+const READ_KEYS_NOTE = ' (checked with READ KEYS: no READ FULL STATUS on this target)';
 
 interface Run {
   status: number;
@@ -229,10 +240,10 @@ describe('scsi-pr service (LSB init-script use)', () => {
     expect(st.status).toBe(0);
     const j = JSON.parse(st.stdout);
     expect(j).toMatchObject({ action: 'status', key: K1, keySource: 'option', registeredEverywhere: true, registeredNowhere: false });
-    expect(j.devices.map((d: any) => [d.device, d.volumeGroups, d.registrations, d.reservationHolder])).toEqual([
-      [mpath(1), ['vgpr_a'], 2, true],
-      [mpath(2), ['vgpr_a'], 2, true],
-      [mpath(3), ['vgpr_b'], 2, true],
+    expect(j.devices.map((d: any) => [d.device, d.volumeGroups, d.registrations, d.reservationHolder, d.source])).toEqual([
+      [mpath(1), ['vgpr_a'], 2, true, SOURCE],
+      [mpath(2), ['vgpr_a'], 2, true, SOURCE],
+      [mpath(3), ['vgpr_b'], 2, true, SOURCE],
     ]);
   });
 
@@ -297,7 +308,9 @@ describe('scsi-pr service (LSB init-script use)', () => {
   it('stop (node 1): releases its reservations and unregisters every path; status is then 3', async () => {
     const r = await cli(1, 'service', 'stop', '--key', K1);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`${mpath(1)} \\[vgpr_a\\]: reservation released, unregistered on 2/2 path\\(s\\)`));
+    const line = new RegExp(`^scsi-pr service: ${mpath(1)} \\[vgpr_a\\]: reservation released, unregistered on 2/2 path\\(s\\)(.*)$`, 'm').exec(r.stderr);
+    expect(line, r.stderr).not.toBeNull();
+    expect(line![1]).toBe(expected({ lio: '', tgt: READ_KEYS_NOTE }));
     expect(r.stderr).toMatch(/stopped: key 0x5e5e0001 registered on none of 3 device\(s\)/);
     for (const lun of [1, 2, 3]) {
       expect(await sgPersistKeys(sg(3, lun))).not.toContain(K1);
@@ -371,7 +384,7 @@ describe('lib/service.ts API', () => {
     expect(st.devices).toHaveLength(1);
     const stop = await serviceStop({ key: 0x5e5e00a2n, discovery });
     expect(stop.ok).toBe(true);
-    expect(stop.devices.every((d) => d.released && d.pathsUnregistered === 1 && d.registrationsAfter === 0)).toBe(true);
+    expect(stop.devices.every((d) => d.released && d.pathsUnregistered === 1 && d.registrationsAfter === 0 && d.source === SOURCE)).toBe(true);
     for (const lun of [1, 2, 3]) expect(await sgPersistKeys(sg(1, lun))).toEqual([]);
   });
 
@@ -394,7 +407,7 @@ describe('lib/service.ts API', () => {
     expect(st.devices[0]).toMatchObject({ registrations: 2, reservationHolder: true, volumeGroups: ['vg_clvm'] });
     const stop = await serviceStop({ key, discovery: { run: fakeVgs } });
     expect(stop.ok).toBe(true);
-    expect(stop.devices[0]).toMatchObject({ released: true, pathsUnregistered: 2, registrationsBefore: 2, registrationsAfter: 0 });
+    expect(stop.devices[0]).toMatchObject({ released: true, pathsUnregistered: 2, registrationsBefore: 2, registrationsAfter: 0, source: SOURCE });
     expect(await sgPersistKeys(sg(1, 4))).toEqual([]);
     expect(await sgPersistReservation(sg(1, 4))).toBeNull();
   });
