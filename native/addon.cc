@@ -218,6 +218,10 @@ class SgPoller : public Napi::ObjectWrap<SgPoller> {
     handle_ = nullptr;
     outstanding_ = 0;
     Unref();
+    // Nothing calls back after close: drop the callback too. It is a strong reference, and the
+    // callback's closure usually holds the JS object that holds this poller, so keeping it would
+    // root both forever (every closed channel leaked until exit).
+    callback_.Reset();
   }
 
   static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
