@@ -183,7 +183,13 @@ export interface FenceReport {
 }
 
 
-/** Fence `victimKey` off every LU in `devices`. Never throws for device failures: see the report. */
+/**
+ * Fence `victimKey` off every LU in `devices`. Never throws for device failures:
+ * see the report. Throws, before sending anything: ArgumentTypeError /
+ * ArgumentRangeError for bad options, AbortError when `signal` is already
+ * aborted, SyscallError (EMFILE / ENFILE) when the process cannot open every
+ * path at once.
+ */
 export async function fence(options: FenceOptions): Promise<FenceReport> {
   const key = parseKey(options.key, 'key');
   const victim = parseKey(options.victimKey, 'victimKey');

@@ -58,7 +58,11 @@ export interface UnfenceReport {
   durationMs: number;
 }
 
-/** Register `key` on every path of every LU and ensure a reservation. Never throws for device failures. */
+/**
+ * Register `key` on every path of every LU and ensure a reservation. Never throws
+ * for device failures; throws a SyscallError (EMFILE / ENFILE) before sending
+ * anything when the process cannot open every path at once (see openLogicalUnits).
+ */
 export async function unfence(options: UnfenceOptions): Promise<UnfenceReport> {
   const key = parseKey(options.key, 'key');
   if (key === 0n) throw new ArgumentRangeError('ERR_INVALID_KEY', 'unfence: key must not be 0');

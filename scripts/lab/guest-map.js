@@ -131,7 +131,8 @@ function buildMap(devices) {
   const prefix = process.env.LAB_INITIATOR_PREFIX || '';
   const offset = lunOffset();
   const flat = devices
-    .filter((d) => d.initiator.startsWith(prefix) && d.lun >= offset)
+    // Only the lab target: a fault test may log the nodes in to another one (guest-tools.js slowLun).
+    .filter((d) => d.initiator.startsWith(prefix) && d.lun >= offset && (!process.env.LAB_TARGET_IQN || d.target === process.env.LAB_TARGET_IQN))
     .map((d) => ({ node: Number(d.initiator.slice(prefix.length)), path: pathOf(d.tpgt, d.portal), ...d, lun: d.lun - offset }))
     .sort((a, b) => a.node - b.node || a.lun - b.lun || a.path - b.path);
   return {

@@ -14,6 +14,20 @@
  *   lab.setNetem({delayMs, lossPct})
  *   lab.addAcl(iqn, luns?)         an initiator ACL (e.g. for SPEC_I_PT TransportIDs)
  *
+ * Faults (test/lab-faults), the same on both targets unless said:
+ *   lab.sessionDrop(node, path) / lab.sessionRestore(node, path)
+ *                                  log one node out of one portal (that path's devices go) / back in
+ *   lab.targetRestart({downMs})    LIO: every TPG disabled, downMs, enabled again (PR state kept in the
+ *                                  backstores); tgt: tgtd killed and started again, re-configured
+ *                                  (tgt keeps PR state in memory: every registration is gone);
+ *                                  both: resolves once every session is logged in again
+ *   lab.portalBlackhole(path) / lab.portalRestore(path)
+ *                                  drop every packet to and from 127.0.0.<path+1>:3260 (no RST, no FIN:
+ *                                  commands time out) / pass them again
+ *   lab.slowLun({delayMs}) / lab.slowLunRemove()
+ *                                  one more LU behind its own target and portal 127.0.0.<P+1>, every
+ *                                  node logged in, a netem delay on that portal's packets only
+ *
  * Whatever runs a program or waits (logout, login, setNetem, resetReservations)
  * returns a Promise and never blocks the caller's event loop: vitest's worker
  * must keep answering its RPC while a lab test waits (its calls time out after
@@ -282,9 +296,21 @@ async function tgtRestoreLun(lun) {
  * fail — as with LIO's disabled TPG. Filter priority 100+p names the portal.
  * @param {number} p @param {boolean} down
  */
-async function tgtPortalFilter(p, down) {
+function tgtPortalFilter(p, down) {
+  return portalFilter(p, down, 100).catch((e) => {
+    if (e instanceof RangeError) throw e;
+    throw new Error(`lab (target tgt): portalDown(${p}): ${/** @type {Error} */ (e).message}`);
+  });
+}
+
+/**
+ * Drop (down) or pass again (up) every packet to and from 127.0.0.<p>:3260 with
+ * two u32 filters on loopback's ingress at priority `base`+p.
+ * @param {number} p 1-based portal @param {boolean} down @param {number} base
+ */
+async function portalFilter(p, down, base) {
   if (!Number.isInteger(p) || p < 1 || p > paths()) throw new RangeError(`lab: no portal ${p} (paths: ${paths()})`);
-  const prio = String(100 + p);
+  const prio = String(base + p);
   const addr = `127.0.0.${p}/32`;
   if (!down) {
     await run('tc', ['filter', 'del', 'dev', 'lo', 'parent', 'ffff:', 'prio', prio]); // fails harmlessly when there is none
@@ -293,12 +319,228 @@ async function tgtPortalFilter(p, down) {
   for (const m of ['sch_ingress', 'cls_u32', 'act_gact']) await run('modprobe', [m]);
   await run('tc', ['qdisc', 'add', 'dev', 'lo', 'ingress']); // "exists" after the first time
   const filter = (/** @type {string[]} */ match) => sh('tc', ['filter', 'add', 'dev', 'lo', 'parent', 'ffff:', 'prio', prio, 'protocol', 'ip', 'u32', ...match, 'action', 'drop']);
-  try {
-    await filter(['match', 'ip', 'dst', addr, 'match', 'ip', 'dport', '3260', '0xffff']);
-    await filter(['match', 'ip', 'src', addr, 'match', 'ip', 'sport', '3260', '0xffff']);
-  } catch (e) {
-    throw new Error(`lab (target tgt): portalDown(${p}): ${/** @type {Error} */ (e).message}`);
+  await filter(['match', 'ip', 'dst', addr, 'match', 'ip', 'dport', '3260', '0xffff']);
+  await filter(['match', 'ip', 'src', addr, 'match', 'ip', 'sport', '3260', '0xffff']);
+}
+
+/** Every node's sessions to the lab target are logged in (sysfs state), and `want` devices per node have sd and sg. */
+async function waitLoggedIn(timeoutMs = 60000) {
+  const want = Number(env('LAB_LUNS')) * paths();
+  return waitFor(
+    (m) => m.devices.every((d) => d.state === 'LOGGED_IN') && m.nodes.every((n) => m.devices.filter((d) => d.node === n.node && d.sd && d.sg).length >= want),
+    timeoutMs,
+  );
+}
+
+/** The iscsiadm node-record arguments of lab node `node`'s session through path `p` (0-based). @param {number} node @param {number} p */
+function portalRecord(node, p) {
+  if (!Number.isInteger(p) || p < 0 || p >= paths()) throw new RangeError(`lab: no path ${p} (paths: ${paths()})`);
+  return ['-m', 'node', '-T', env('LAB_TARGET_IQN'), '-p', `127.0.0.${p + 1}:3260`, '-I', `node${node}`];
+}
+
+/**
+ * Log node `node` out of portal `p` (0-based path) only: that session's devices
+ * disappear (open fds of them fail), the node's other paths stay. A clean iSCSI
+ * logout; the session's registrations stay at the target (a new login is a new
+ * I_T nexus with a new ISID, unregistered).
+ * @param {number} node @param {number} p
+ */
+async function sessionDrop(node, p) {
+  requireGuest();
+  await sh('iscsiadm', [...portalRecord(node, p), '--logout']);
+  return waitFor((m) => !m.devices.some((d) => d.node === node && d.path === p));
+}
+
+/** Log node `node` in through portal `p` again (new ISID) and wait for its devices. @param {number} node @param {number} p */
+async function sessionRestore(node, p) {
+  requireGuest();
+  const r = await run('iscsiadm', [...portalRecord(node, p), '--login']);
+  // 15 = "session exists": already logged in (e.g. a drop that did not happen)
+  if (r.status !== 0 && r.status !== 15) throw new Error(`lab: login node${node} path ${p} failed (${r.status}): ${r.stderr || r.stdout}`);
+  const want = Number(env('LAB_LUNS'));
+  return waitFor((m) => m.devices.filter((d) => d.node === node && d.path === p && d.sd && d.sg).length >= want);
+}
+
+/**
+ * Restart the target under the sessions. LIO: every TPG's `enable` 0, `downMs`
+ * (default 1000), then 1 — the sessions drop and iscsid reconnects them (same
+ * ISIDs); LIO keeps PR state in the backstores, so registrations and
+ * reservations survive. tgt: tgtd is killed (SIGKILL, as a crash) and started
+ * again by guest-tgt.sh (same target, LUNs, files, ACLs, portals) after
+ * `downMs` (its portals black-holed meanwhile, so that no login meets a
+ * half-configured tgtd); tgt keeps PR state in memory only, so every registration and
+ * reservation is gone afterwards (as after a power loss without APTPL, which
+ * tgt does not support). Resolves once every session is logged in again.
+ * @param {{downMs?: number}} [o]
+ */
+async function targetRestart(o = {}) {
+  requireGuest();
+  const downMs = o.downMs ?? 1000;
+  if (isTgt()) {
+    // The portals are black-holed while tgtd is down and being configured again: a
+    // login that reaches a tgtd without its target yet would be refused ("target not
+    // found") and iscsid might give the session up; unanswered, it keeps retrying.
+    for (let p = 1; p <= paths(); p++) await portalFilter(p, true, 300);
+    const pidFile = '/run/lab/tgt/tgtd.pid';
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    for (let i = 0; i < 100 && fs.existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readProc(`/proc/${pid}/status`)); i++) await sleep(50);
+    await sleep(downMs);
+    const r = await run('bash', [path.join(__dirname, 'guest-tgt.sh')], { env: process.env, timeoutMs: 120_000 });
+    for (let p = 1; p <= paths(); p++) await portalFilter(p, false, 300);
+    if (r.status !== 0) throw new Error(`lab (target tgt): restarting tgtd failed (${r.status}): ${r.stderr}`);
+  } else {
+    for (let p = 1; p <= paths(); p++) fs.writeFileSync(`${tpgDir(p)}/enable`, '0');
+    await sleep(downMs);
+    for (let p = 1; p <= paths(); p++) fs.writeFileSync(`${tpgDir(p)}/enable`, '1');
   }
+  return waitLoggedIn(120_000);
+}
+
+/** @param {string} f */
+function readProc(f) {
+  try {
+    return fs.readFileSync(f, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** @param {number} ms */
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Black-hole portal `p` (0-based path): every packet to and from
+ * 127.0.0.<p+1>:3260 is dropped (tc u32 filters on loopback's ingress, priority
+ * 200+p), for both targets. Unlike portalDown on LIO (TPG disabled: the
+ * connections are reset at once), nothing answers: commands on those sessions
+ * time out, the initiator's NOP-Outs time out, and after the replacement
+ * timeout (5 s in the lab) the session's commands fail fast.
+ * @param {number} p
+ */
+async function portalBlackhole(p) {
+  requireGuest();
+  await portalFilter(p + 1, true, 200);
+}
+
+/** Let portal `p`'s packets through again; iscsid then recovers the sessions (same ISIDs). @param {number} p */
+async function portalRestore(p) {
+  requireGuest();
+  await portalFilter(p + 1, false, 200);
+}
+
+/** The slow LU's target IQN, portal address and backing names. */
+const SLOW = {
+  iqn: () => `${env('LAB_TARGET_IQN')}-slow`,
+  addr: () => `127.0.0.${paths() + 1}`,
+  serial: 'scsiprslowffff',
+};
+
+/**
+ * One more LU, slow: its own target (LIO: backstore rd_mcp_900/lunslow, target
+ * <lab iqn>-slow, TPG 1; tgt: tid 2, LUN 1) on its own portal
+ * 127.0.0.<P+1>:3260, every lab node logged in to it (a static node record,
+ * no discovery: the lab target's records are not touched), and a netem delay
+ * of `delayMs` on every packet to or from that address (a prio qdisc on
+ * loopback's root with netem under its 4th band, u32 filters on the address),
+ * so every command to this LU takes about 2 x delayMs and the lab LUNs none.
+ * iSCSI delays are per session, not per LU: a separate target and portal is
+ * how one LU gets its own delay. Its WWN sorts after every lab LUN's (LIO NAA
+ * from the serial's hex digits: cffff… > cab…; tgt naa.30000002… > naa.30000001…),
+ * so it is never the arbiter. Uses loopback's root qdisc: not with setNetem.
+ * Resolves with `{ wwn?: string, devices: [{ node, sg, sd }] }`.
+ * @param {{delayMs: number}} o
+ */
+async function slowLun(o) {
+  requireGuest();
+  const iqn = SLOW.iqn();
+  const addr = SLOW.addr();
+  const nodes = Number(env('LAB_NODES'));
+  if (isTgt()) {
+    await tgtadm(['--op', 'new', '--mode', 'portal', '--param', `portal=${addr}:3260`]);
+    await tgtadm(['--op', 'new', '--mode', 'target', '--tid', '2', '-T', iqn]);
+    await sh('truncate', ['-s', '8M', '/run/lab/tgt/slow.img']);
+    await tgtadm(['--op', 'new', '--mode', 'logicalunit', '--tid', '2', '--lun', '1', '-b', '/run/lab/tgt/slow.img']);
+    await tgtadm(['--op', 'update', '--mode', 'logicalunit', '--tid', '2', '--lun', '1', '--params', `scsi_sn=${SLOW.serial},scsi_id=${SLOW.serial}`]);
+    for (let n = 1; n <= nodes; n++) await tgtadm(['--op', 'bind', '--mode', 'target', '--tid', '2', '--initiator-name', iqnOf(n)]);
+  } else {
+    const bs = `${CFG}/core/rd_mcp_900/lunslow`;
+    fs.mkdirSync(bs, { recursive: true });
+    fs.writeFileSync(`${bs}/control`, 'rd_pages=2048');
+    fs.writeFileSync(`${bs}/enable`, '1');
+    fs.writeFileSync(`${bs}/wwn/vpd_unit_serial`, SLOW.serial);
+    const tpg = `${CFG}/iscsi/${iqn}/tpgt_1`;
+    fs.mkdirSync(`${tpg}/np/${addr}:3260`, { recursive: true });
+    fs.writeFileSync(`${tpg}/attrib/authentication`, '0');
+    fs.writeFileSync(`${tpg}/attrib/generate_node_acls`, '0');
+    fs.mkdirSync(`${tpg}/lun/lun_0`, { recursive: true });
+    fs.symlinkSync(bs, `${tpg}/lun/lun_0/lio`);
+    for (let n = 1; n <= nodes; n++) {
+      fs.mkdirSync(`${tpg}/acls/${iqnOf(n)}/lun_0`, { recursive: true });
+      fs.symlinkSync(`${tpg}/lun/lun_0`, `${tpg}/acls/${iqnOf(n)}/lun_0/map`);
+    }
+    fs.writeFileSync(`${tpg}/enable`, '1');
+  }
+  for (let n = 1; n <= nodes; n++) {
+    const rec = ['-m', 'node', '-T', iqn, '-p', `${addr}:3260`, '-I', `node${n}`];
+    await sh('iscsiadm', [...rec, '-o', 'new']);
+    await sh('iscsiadm', [...rec, '--login']);
+  }
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const devices = scan()
+      .filter((d) => d.target === iqn && d.sg && d.sd && d.serial === SLOW.serial)
+      .map((d) => ({ node: Number(d.initiator.slice(env('LAB_INITIATOR_PREFIX').length)), sg: /** @type {string} */ (d.sg), sd: /** @type {string} */ (d.sd) }));
+    if (devices.length >= nodes) {
+      // The delay goes on once the devices are there: a login and a SCSI scan are dozens of round trips.
+      for (const m of ['sch_prio', 'sch_netem', 'cls_u32']) await run('modprobe', [m]);
+      await sh('tc', ['qdisc', 'replace', 'dev', 'lo', 'root', 'handle', '1:', 'prio', 'bands', '4', 'priomap', ...'1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1'.split(' ')]);
+      await sh('tc', ['qdisc', 'add', 'dev', 'lo', 'parent', '1:4', 'handle', '40:', 'netem', 'delay', `${o.delayMs}ms`]);
+      await sh('tc', ['filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dst', `${addr}/32`, 'flowid', '1:4']);
+      await sh('tc', ['filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '2', 'u32', 'match', 'ip', 'src', `${addr}/32`, 'flowid', '1:4']);
+      return { devices: devices.sort((a, b) => a.node - b.node) };
+    }
+    if (Date.now() > end) throw new Error(`lab: the slow LU's devices did not appear (${devices.length}/${nodes})`);
+    await sleep(50);
+  }
+}
+
+/** Undo {@link slowLun}: log every node out, delete the records, the target, the qdisc. Safe to call when parts are missing. */
+async function slowLunRemove() {
+  requireGuest();
+  const iqn = SLOW.iqn();
+  const addr = SLOW.addr();
+  await run('tc', ['qdisc', 'del', 'dev', 'lo', 'root']); // first: a logout is round trips too
+  for (let n = 1; n <= Number(env('LAB_NODES')); n++) {
+    const rec = ['-m', 'node', '-T', iqn, '-p', `${addr}:3260`, '-I', `node${n}`];
+    await run('iscsiadm', [...rec, '--logout']);
+    await run('iscsiadm', [...rec, '-o', 'delete']);
+  }
+  if (isTgt()) {
+    await run('tgtadm', ['--lld', 'iscsi', '--op', 'delete', '--mode', 'target', '--tid', '2', '--force']);
+    await run('tgtadm', ['--lld', 'iscsi', '--op', 'delete', '--mode', 'portal', '--param', `portal=${addr}:3260`]);
+    return;
+  }
+  const tpg = `${CFG}/iscsi/${iqn}/tpgt_1`;
+  if (!fs.existsSync(tpg)) return;
+  fs.writeFileSync(`${tpg}/enable`, '0');
+  for (const acl of fs.readdirSync(`${tpg}/acls`)) {
+    const d = `${tpg}/acls/${acl}/lun_0`;
+    if (fs.existsSync(`${d}/map`)) fs.unlinkSync(`${d}/map`);
+    if (fs.existsSync(d)) fs.rmdirSync(d);
+    fs.rmdirSync(`${tpg}/acls/${acl}`);
+  }
+  if (fs.existsSync(`${tpg}/lun/lun_0/lio`)) fs.unlinkSync(`${tpg}/lun/lun_0/lio`);
+  if (fs.existsSync(`${tpg}/lun/lun_0`)) fs.rmdirSync(`${tpg}/lun/lun_0`);
+  if (fs.existsSync(`${tpg}/np/${addr}:3260`)) fs.rmdirSync(`${tpg}/np/${addr}:3260`);
+  fs.rmdirSync(tpg);
+  fs.rmdirSync(`${CFG}/iscsi/${iqn}`);
+  fs.rmdirSync(`${CFG}/core/rd_mcp_900/lunslow`);
+  fs.rmdirSync(`${CFG}/core/rd_mcp_900`);
 }
 
 /** Set (or clear, with 0/0) netem delay and loss on loopback. @param {{delayMs?: number, lossPct?: number}} o */
@@ -357,7 +599,10 @@ async function resetReservations(luns, o = {}) {
 /** The initiator IQN of lab node `node`. */
 const initiatorIqn = iqnOf;
 
-module.exports = { map, logout, login, removeLun, restoreLun, addAcl, portalDown, portalUp, setNetem, resetReservations, initiatorIqn, waitFor, run };
+module.exports = {
+  map, logout, login, removeLun, restoreLun, addAcl, portalDown, portalUp, setNetem, resetReservations, initiatorIqn, waitFor, run,
+  sessionDrop, sessionRestore, targetRestart, portalBlackhole, portalRestore, slowLun, slowLunRemove, waitLoggedIn,
+};
 
 if (require.main === module) {
   const [cmd, a, b] = process.argv.slice(2);
@@ -373,6 +618,13 @@ if (require.main === module) {
     'portal-up': () => portalUp(a ? n : 1),
     netem: () => setNetem({ delayMs: Number(a ?? 0), lossPct: Number(b ?? 0) }),
     'reset-reservations': () => resetReservations(a ? a.split(',').map(Number) : undefined),
+    'session-drop': () => sessionDrop(n, Number(b)),
+    'session-restore': () => sessionRestore(n, Number(b)),
+    'target-restart': () => targetRestart({ downMs: a ? n : undefined }),
+    'portal-blackhole': () => portalBlackhole(n),
+    'portal-restore': () => portalRestore(n),
+    'slow-lun': () => slowLun({ delayMs: n }),
+    'slow-lun-remove': () => slowLunRemove(),
   };
   const f = cmds[cmd];
   if (!f) {
