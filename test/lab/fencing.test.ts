@@ -208,32 +208,49 @@ describe('fencing a node off every shared LUN', () => {
   it('with one portal down, fence fails over to the other path of every LUN', async () => {
     await labTools.resetReservations(LUNS);
     for (const node of [1, 2]) expect((await unfence({ devices: devicesOf(map, node), key: KEY[node] })).ok).toBe(true);
-    // LIO: the portal's sessions fail fast. tgt: a tc filter drops the portal's packets, so
-    // commands on path 1 time out: timeoutMs bounds each one (fence() then takes path 0).
-    await labTools.portalDown(1);
+    // fence() tries an LU's paths in path-name order (lib/fencing/logical-units.ts) and fails
+    // over to the next. Take down the portal of the path that order tries first on most LUNs,
+    // or fence() might never meet the dead path: which one that is depends on how the sd names
+    // came out (in the tgt lab path 1 sorted first on every LUN, so downing portal 1 tested nothing).
+    const firstPath = (lun: number) => map.devices.filter((d) => d.node === 1 && d.lun === lun).sort((a, b) => (a.sd < b.sd ? -1 : a.sd > b.sd ? 1 : 0))[0]!.path;
+    const firsts = LUNS.map(firstPath);
+    const down = firsts.filter((p) => p === 1).length * 2 > firsts.length ? 1 : 0;
+    const meetDeadPathFirst = LUNS.filter((_, i) => firsts[i] === down);
+    expect(meetDeadPathFirst.length, `LUNs whose first path (${down}) is the one taken down`).toBeGreaterThanOrEqual(LUNS.length / 2);
+    // LIO: the portal's TPG is disabled, its sessions drop and commands fail after the replacement
+    // timeout. tgt: a tc filter drops the portal's packets, so commands there hang until the
+    // session is declared dead or timeoutMs ends them (fence() then takes the other path).
+    await labTools.portalDown(down + 1);
     try {
       const r = await fence({ devices: devicesOf(map, 1), key: KEY[1], victimKey: KEY[2], timeoutMs: 15_000 });
       expect(r.ok, JSON.stringify(pr.toJSONSafe(r))).toBe(true);
       expect(r.fenced).toHaveLength(LUNS.length);
       expectMethod(r, 'one portal down');
-      console.log(`[${TARGET}] fence with portal 1 down took ${r.durationMs.toFixed(0)} ms (timeoutMs 15000 per command)`);
+      console.log(`[${TARGET}] fence with portal ${down + 1} (path ${down}, tried first on ${meetDeadPathFirst.length} of ${LUNS.length} LUNs) down took ${r.durationMs.toFixed(0)} ms (timeoutMs 15000 per command)`);
+      // The path really was dead while fence() ran (so those LUNs were fenced through the other one).
+      const probe = await pr
+        .open(sgOf(map, 1, meetDeadPathFirst[0]!, down), { timeoutMs: 5000, retries: { unitAttention: 20 } })
+        .then((d) => d.testUnitReady().finally(() => d.close()))
+        .then(() => 'answered', (e: unknown) => (e as pr.ScsiPrError).code ?? String(e));
+      console.log(`[${TARGET}] TEST UNIT READY on the dead path: ${probe}`);
+      expect(probe, `path ${down} while its portal was down`).not.toBe('answered');
     } finally {
-      await labTools.portalUp(1);
+      await labTools.portalUp(down + 1);
     }
-    // Wait for the portal-1 sessions to come back before the next file runs.
+    // Wait for the portal's sessions to come back before the next file runs.
     const deadline = Date.now() + 60_000;
     for (;;) {
       const m = labTools.map();
-      if (m.devices.filter((d) => d.path === 0).every((d) => d.sd && d.sg)) {
+      if (m.devices.filter((d) => d.path === down).every((d) => d.sd && d.sg)) {
         try {
-          const d = await pr.open(sgOf(m, 1, 0, 0));
+          const d = await pr.open(sgOf(m, 1, 0, down));
           await d.testUnitReady({ timeoutMs: 3000 }).finally(() => d.close());
           break;
         } catch {
           /* not yet */
         }
       }
-      if (Date.now() > deadline) throw new Error('portal 1 sessions did not recover');
+      if (Date.now() > deadline) throw new Error(`portal ${down + 1} sessions did not recover`);
       await new Promise((r) => setTimeout(r, 500));
     }
   });
