@@ -147,6 +147,12 @@ export interface FenceDeviceReport {
   method?: PreemptMethod;
   /** From the start of the operation until this LU's last step finished (ms). */
   durationMs: number;
+  /**
+   * Path failures this LU met (transport error, timeout, closed device, failed
+   * system call), in order, each followed by the LU's next path: which paths of
+   * a fenced LU are in trouble. Absent when there was none.
+   */
+  pathFailures?: Array<{ path: string; error: Error }>;
 }
 
 /** The result of {@link fence}. */
@@ -219,6 +225,11 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
       let done = 0;
       return (lu: LogicalUnit, ok: boolean) => options.onProgress?.({ operation: 'fence', phase, device: luName(lu), done: ++done, total, ok });
     };
+    /** Records a path failure of `lu` in its report (onAnyPath's callback). */
+    const pathFailed = (lu: LogicalUnit) => (d: { path: string }, e: unknown) => {
+      const r = reports.get(lu)!;
+      (r.pathFailures ??= []).push({ path: d.path, error: e as Error });
+    };
     const fail = (lu: LogicalUnit, e: unknown, outcome: 'failed' | 'lost' = 'failed') => {
       const r = reports.get(lu)!;
       r.outcome = outcome;
@@ -244,7 +255,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
     const checked = progress('check');
     const check = async (lu: LogicalUnit): Promise<void> => {
       try {
-        const { generation, keys } = await onAnyPath(lu, (d) => d.readKeys(call));
+        const { generation, keys } = await onAnyPath(lu, (d) => d.readKeys(call), pathFailed(lu));
         const r = reports.get(lu)!;
         r.generationBefore = generation;
         if (!keys.includes(key) && keys.length === 0) {
@@ -304,6 +315,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
           if (isPathFailure(e)) {
             last = e;
             demotePath(lu, d);
+            pathFailed(lu)(d, e);
             continue;
           }
           if (method === 'preempt-and-abort' && isUnsupportedServiceAction(e)) {
@@ -324,7 +336,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
           conflict = e;
           let keys: bigint[];
           try {
-            keys = (await onAnyPath(lu, (p) => p.readKeys(call))).keys;
+            keys = (await onAnyPath(lu, (p) => p.readKeys(call), pathFailed(lu))).keys;
           } catch {
             // Cannot tell lost from stale: fail this LU, claim neither, and stop (see `halted`).
             halted = true;
@@ -380,7 +392,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
       try {
         // READ KEYS and READ RESERVATION, both in flight: all verify needs, from
         // commands every target has, in small buffers.
-        const [ks, rs] = await onAnyPath(lu, (d) => Promise.all([d.readKeys(call), d.readReservation(call)]));
+        const [ks, rs] = await onAnyPath(lu, (d) => Promise.all([d.readKeys(call), d.readReservation(call)]), pathFailed(lu));
         r.generationAfter = ks.generation;
         const holder = rs.reservation;
         r.reservation = holder ? withHexInspect({ key: holder.key, type: holder.type }) : null;

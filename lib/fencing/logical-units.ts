@@ -196,10 +196,10 @@ async function groupByLogicalUnit(entries: Array<{ name: string; device?: Device
 /**
  * Run `fn` on the LU's paths in order until one does not fail with a path
  * failure (transport, syscall, timeout); a path that fails is demoted
- * ({@link demotePath}). SCSI answers (conflict, sense) are final. Throws the
- * last error when every path failed.
+ * ({@link demotePath}) and, with `onPathFailure`, reported. SCSI answers
+ * (conflict, sense) are final. Throws the last error when every path failed.
  */
-export async function onAnyPath<T>(lu: LogicalUnit, fn: (d: Device) => Promise<T>): Promise<T> {
+export async function onAnyPath<T>(lu: LogicalUnit, fn: (d: Device) => Promise<T>, onPathFailure?: (d: Device, e: unknown) => void): Promise<T> {
   let last: unknown = lu.unusable[0]?.error ?? new ScsiPrError('ERR_NO_PATH', `${lu.names.join(', ')}: no usable path`, { path: lu.names[0] });
   for (const d of [...lu.paths]) {
     try {
@@ -208,6 +208,7 @@ export async function onAnyPath<T>(lu: LogicalUnit, fn: (d: Device) => Promise<T
       last = e;
       if (!isPathFailure(e)) throw e;
       demotePath(lu, d);
+      onPathFailure?.(d, e);
     }
   }
   throw last;

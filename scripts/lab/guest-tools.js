@@ -367,8 +367,8 @@ async function sessionRestore(node, p) {
  * ISIDs); LIO keeps PR state in the backstores, so registrations and
  * reservations survive. tgt: tgtd is killed (SIGKILL, as a crash) and started
  * again by guest-tgt.sh (same target, LUNs, files, ACLs, portals) after
- * `downMs` (its portals black-holed meanwhile, so that no login meets a
- * half-configured tgtd); tgt keeps PR state in memory only, so every registration and
+ * `downMs` (its portals black-holed from just after the kill until it is
+ * configured, so that no login meets a half-configured tgtd); tgt keeps PR state in memory only, so every registration and
  * reservation is gone afterwards (as after a power loss without APTPL, which
  * tgt does not support). Resolves once every session is logged in again.
  * @param {{downMs?: number}} [o]
@@ -377,10 +377,11 @@ async function targetRestart(o = {}) {
   requireGuest();
   const downMs = o.downMs ?? 1000;
   if (isTgt()) {
-    // The portals are black-holed while tgtd is down and being configured again: a
-    // login that reaches a tgtd without its target yet would be refused ("target not
-    // found") and iscsid might give the session up; unanswered, it keeps retrying.
-    for (let p = 1; p <= paths(); p++) await portalFilter(p, true, 300);
+    // Killed at once (before this function's first await: a caller's progress event
+    // lands the fault where it wants it), then the portals are black-holed while
+    // tgtd is down and being configured again: a login that reached a tgtd without
+    // its target yet would be refused ("target not found") and iscsid might give
+    // the session up; a refused connection or no answer, it keeps retrying.
     const pidFile = '/run/lab/tgt/tgtd.pid';
     const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
     try {
@@ -388,6 +389,7 @@ async function targetRestart(o = {}) {
     } catch {
       /* already gone */
     }
+    for (let p = 1; p <= paths(); p++) await portalFilter(p, true, 300);
     for (let i = 0; i < 100 && fs.existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readProc(`/proc/${pid}/status`)); i++) await sleep(50);
     await sleep(downMs);
     const r = await run('bash', [path.join(__dirname, 'guest-tgt.sh')], { env: process.env, timeoutMs: 120_000 });

@@ -218,11 +218,12 @@ describe(`faults in the middle of fencing 64 LUNs x 2 paths (${TARGET})`, () => 
     // The session to drop: node 1's on portal 2. Which LUs use it first (fence tries an LU's paths in path-name order):
     const dropped = new Set(sgsOf(map, 1, 1));
     const firstOnDropped = lus.filter((l) => [...l.node1].sort()[0] && dropped.has([...l.node1].sort()[0]!)).length;
-    // 200 ms each way on every packet: a 64-LU fence takes ~0.5 s otherwise, less than
+    // 300 ms each way on every packet: a 64-LU fence takes ~0.5 s otherwise, less than
     // iscsiadm takes to log out in UML; so slowed, the logout lands inside the fence.
-    await faults.setNetem({ delayMs: 200 });
+    await faults.setNetem({ delayMs: 300 });
     let drop: Promise<unknown> | undefined;
     let droppedAfter = '';
+    let droppedAt = Infinity;
     let preempts = 0;
     try {
       const { r, elapsed, budget } = await fenceWith(
@@ -230,14 +231,22 @@ describe(`faults in the middle of fencing 64 LUNs x 2 paths (${TARGET})`, () => 
         (e) => {
           if (e.phase === 'preempt') preempts++;
           if (e.phase === 'check' && !drop) {
-            drop = faults.sessionDrop(1, 1).then(() => (droppedAfter = `${preempts} fan-out preempts back`));
+            drop = faults.sessionDrop(1, 1).then(() => {
+              droppedAfter = `${preempts} fan-out preempts back`;
+              droppedAt = performance.now();
+            });
           }
         },
       );
+      const fenceDoneAt = performance.now();
       await drop;
       await faults.setNetem({});
-      note('session drop', `${Math.round(elapsed)} ms (budget ${budget}); ${firstOnDropped} LUs had the dropped path first; logout done after ${droppedAfter}; ${summary(r)}`);
+      // The LUs whose commands met the drop (fence names each path failure it went past).
+      const hit = r.devices.filter((d) => d.pathFailures?.some((f) => dropped.has(f.path)));
+      note('session drop', `${Math.round(elapsed)} ms (budget ${budget}); ${firstOnDropped} LUs had the dropped path first; ${hit.length} LUs met the drop (${[...new Set(hit.flatMap((d) => d.pathFailures!.map((f) => (f.error as { code?: string }).code)))].join(', ')}); logout done ${droppedAt < fenceDoneAt ? 'before' : 'after'} fence returned, after ${droppedAfter}; ${summary(r)}`);
       expect(drop, 'the fault was injected').toBeDefined();
+      expect(hit.length, 'the drop landed inside the fence: some LU failed over from the dropped session').toBeGreaterThan(0);
+      for (const d of r.devices) for (const f of d.pathFailures ?? []) expect(dropped.has(f.path), `${d.device}: a path failure on ${f.path}, not on the dropped session`).toBe(true);
       expect(faults.map().devices.filter((d) => d.node === 1 && d.path === 1), 'node 1 has no portal-2 devices').toEqual([]);
       // Truth from node 2 with the fault still in place (node 2's sessions were not touched).
       expectAgreement(r, lus, await sanState(lus));
@@ -288,9 +297,11 @@ describe(`faults in the middle of fencing 64 LUNs x 2 paths (${TARGET})`, () => 
   it('3. one portal black-holed (every packet dropped): commands on it time out and go to the other path; one timeout per LU, not per command', async () => {
     const lus = labLus(map);
     await setUp(lus);
-    // Black-hole the portal most LUs try first (fence orders an LU's paths by name).
+    // Black-hole the portal of the arbiter LU's first path (LUN 0 has the lowest WWN;
+    // fence tries an LU's paths in name order), whichever it is: its check times
+    // out there, and its preempt must not go there again.
     const onPortal = (p: number) => lus.filter((l) => sgsOf(map, 1, p).includes([...l.node1].sort()[0]!)).length;
-    const portal = onPortal(0) >= onPortal(1) ? 0 : 1;
+    const portal = sgsOf(map, 1, 0).includes([...lus[0]!.node1].sort()[0]!) ? 0 : 1;
     // Black-holed just before the fence starts: putting the tc filters in place takes
     // longer in UML than a whole 64-LU fence, so a hole opened from a progress event
     // lands after it. The sessions are still up (the initiator's NOP-Out timeout
@@ -298,7 +309,15 @@ describe(`faults in the middle of fencing 64 LUNs x 2 paths (${TARGET})`, () => 
     await faults.portalBlackhole(portal);
     try {
       const { r, elapsed, budget } = await fenceWith(lus.flatMap((l) => l.node1));
-      note('black hole', `portal ${portal + 1} (first path of ${onPortal(portal)} LUs): ${Math.round(elapsed)} ms (budget ${budget}); ${summary(r)}`);
+      const holePaths = new Set(sgsOf(map, 1, portal));
+      const failures = r.devices.flatMap((d) => d.pathFailures ?? []);
+      note('black hole', `portal ${portal + 1} (first path of ${onPortal(portal)} LUs): ${Math.round(elapsed)} ms (budget ${budget}); ${failures.length} path failures (${[...new Set(failures.map((f) => (f.error as { code?: string }).code))].join(', ')}); ${summary(r)}`);
+      // One path failure per LU that tried the black hole first, on that path, and none elsewhere:
+      // once failed, a path goes last (demotePath in lib/fencing/logical-units.ts).
+      for (const lu of lus) {
+        const first = [...lu.node1].sort()[0]!;
+        expect(entryOf(r, lu).pathFailures?.map((f) => f.path) ?? [], `${lu.name}: path failures`).toEqual(holePaths.has(first) ? [first] : []);
+      }
       await faults.portalRestore(portal);
       await faults.waitLoggedIn(120_000);
       expectAgreement(r, lus, await sanState(lus));
@@ -310,6 +329,10 @@ describe(`faults in the middle of fencing 64 LUNs x 2 paths (${TARGET})`, () => 
       // One timeout per step would be three, at least 3 x (TIMEOUT_MS + grace) = 21 s.
       const oneTimeout = commandBudgetMs(TIMEOUT_MS, 1, OPEN.retries);
       expect(elapsed, `about one timeout (${oneTimeout} ms at most), not one per step`).toBeLessThan(2 * (TIMEOUT_MS + TIMEOUT_GRACE_MS) + 5_000);
+      // After the checks nothing waits for the black hole: the arbiter's preempt, the
+      // fan-out and the verify go to the path that answered (without demotePath the
+      // arbiter's preempt alone waits TIMEOUT_MS there).
+      expect(r.phases.arbiter + r.phases.preempt + r.phases.verify, `after the checks: ${JSON.stringify(r.phases)}`).toBeLessThan(TIMEOUT_MS);
     } finally {
       await faults.portalRestore(portal);
       await faults.waitLoggedIn(120_000);

@@ -592,6 +592,7 @@ describe('fence: faults in the middle of the fan-out', () => {
 
     expect(r).toMatchObject({ ok: true, lost: false, aborted: false, notFenced: [] });
     expect(reportOf(r, lus[0])).toMatchObject({ outcome: 'fenced', ok: true, method: 'preempt-and-abort', reservation: { key: KEY_A, type: WE_RO } });
+    expect(reportOf(r, lus[0]).pathFailures?.map((f) => f.path)).toEqual(['/dev/fake/a/lu0/p1']);
     expect(san.prOuts({ node: a, lu: lus[0] }).map((x) => [x.nexus.port, x.response?.hostStatus, x.response?.status])).toEqual([[1, DID_TRANSPORT_DISRUPTED, 0], [2, 0, 0x18]]);
     // The arbiter was won: the fan-out went on.
     for (const lu of lus) expect(lu.distinctKeys()).toEqual([KEY_A]);
@@ -629,6 +630,8 @@ describe('fence: faults in the middle of the fan-out', () => {
     const r = await fence({ devices, key: KEY_A, victimKey: KEY_B });
 
     expect(r.ok).toBe(true);
+    expect(reportOf(r, lus[1]).pathFailures?.map((f) => [f.path, f.error.constructor.name])).toEqual([['/dev/fake/a/lu1/p1', 'TransportError']]);
+    expect(reportOf(r, lus[0]).pathFailures).toBeUndefined();
     expect(san.commands({ lu: lus[1], node: a }).filter((x) => x.name !== 'inquiry').map((x) => [x.name, x.nexus.port])).toEqual([
       ['read-keys', 1],
       ['read-keys', 2],
