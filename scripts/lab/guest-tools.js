@@ -21,6 +21,7 @@
  *                                  backstores); tgt: tgtd killed and started again, re-configured
  *                                  (tgt keeps PR state in memory: every registration is gone);
  *                                  both: resolves once every session is logged in again
+ *   lab.sessionRecoveryTimeout(node, s)  the replacement timeout of the node's sessions (lab: 5 s)
  *   lab.portalBlackhole(path) / lab.portalRestore(path)
  *                                  drop every packet to and from 127.0.0.<path+1>:3260 (no RST, no FIN:
  *                                  commands time out) / pass them again
@@ -403,6 +404,26 @@ async function targetRestart(o = {}) {
   return waitLoggedIn(120_000);
 }
 
+/**
+ * Set the iSCSI replacement (recovery) timeout, in seconds, of every session of
+ * node `node` to the lab target (sysfs recovery_tmo; the lab logs in with 5):
+ * how long a session in recovery holds its commands before failing them. A
+ * test that restarts the target raises it to keep the commands in flight until
+ * the target is back. Resolves with the previous value.
+ * @param {number} node @param {number} seconds
+ */
+async function sessionRecoveryTimeout(node, seconds) {
+  requireGuest();
+  const sessions = new Set(map().devices.filter((/** @type {any} */ d) => d.node === node).map((/** @type {any} */ d) => d.session));
+  let previous = NaN;
+  for (const s of sessions) {
+    const f = `/sys/class/iscsi_session/${s}/recovery_tmo`;
+    previous = Number(fs.readFileSync(f, 'utf8').trim());
+    fs.writeFileSync(f, String(seconds));
+  }
+  return previous;
+}
+
 /** @param {string} f */
 function readProc(f) {
   try {
@@ -603,7 +624,7 @@ const initiatorIqn = iqnOf;
 
 module.exports = {
   map, logout, login, removeLun, restoreLun, addAcl, portalDown, portalUp, setNetem, resetReservations, initiatorIqn, waitFor, run,
-  sessionDrop, sessionRestore, targetRestart, portalBlackhole, portalRestore, slowLun, slowLunRemove, waitLoggedIn,
+  sessionDrop, sessionRestore, sessionRecoveryTimeout, targetRestart, portalBlackhole, portalRestore, slowLun, slowLunRemove, waitLoggedIn,
 };
 
 if (require.main === module) {

@@ -14,6 +14,7 @@ export const faults: {
   map(): LabMap;
   sessionDrop(node: number, path: number): Promise<LabMap>;
   sessionRestore(node: number, path: number): Promise<LabMap>;
+  sessionRecoveryTimeout(node: number, seconds: number): Promise<number>;
   targetRestart(o?: { downMs?: number }): Promise<LabMap>;
   portalBlackhole(path: number): Promise<void>;
   portalRestore(path: number): Promise<void>;

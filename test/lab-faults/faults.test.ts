@@ -151,7 +151,8 @@ function expectAgreement(r: FenceReport, lus: Lu[], state: Map<string, LuState>,
 }
 
 /** fence over `devices` with the fault `onProgress` may start; duration, budget and fd checks. */
-async function fenceWith(devices: string[], onProgress: (e: ProgressEvent) => void = () => {}, extra: { signal?: AbortSignal } = {}) {
+async function fenceWith(devices: string[], onProgress: (e: ProgressEvent) => void = () => {}, extra: { signal?: AbortSignal; timeoutMs?: number } = {}) {
+  const timeoutMs = extra.timeoutMs ?? TIMEOUT_MS;
   const fdsBefore = await openSgFds();
   let arbiters = 0;
   const t0 = performance.now();
@@ -160,16 +161,16 @@ async function fenceWith(devices: string[], onProgress: (e: ProgressEvent) => vo
     key: K1,
     victimKey: K2,
     type: WE_RO,
-    timeoutMs: TIMEOUT_MS,
     open: OPEN,
     ...extra,
+    timeoutMs,
     onProgress: (e) => {
       if (e.phase === 'arbiter') arbiters++;
       onProgress(e);
     },
   });
   const elapsed = performance.now() - t0;
-  const budget = fenceBudgetMs(TIMEOUT_MS, PATHS, arbiters, OPEN.retries) + SLACK_MS;
+  const budget = fenceBudgetMs(timeoutMs, PATHS, arbiters, OPEN.retries) + SLACK_MS;
   expect(elapsed, `fence took ${Math.round(elapsed)} ms; budget ${budget} ms`).toBeLessThan(budget);
   for (const d of r.devices) expect(d.durationMs, d.device).toBeLessThan(budget);
   expect(await openSgFds(), 'fence closed every path it opened (sg fds of this process)').toBe(fdsBefore);
@@ -262,36 +263,52 @@ describe(`faults in the middle of fencing 64 LUNs x 2 paths (${TARGET})`, () => 
   it('2. the target restarted mid-fan-out: no hang, no `lost`, every LU reported as it is', async () => {
     const lus = labLus(map);
     await setUp(lus);
-    let restart: Promise<unknown> | undefined;
-    const fenced = fenceWith(
-      lus.flatMap((l) => l.node1),
-      (e) => {
-        if (e.phase === 'preempt' && !restart) restart = faults.targetRestart({ downMs: 1500 });
-      },
-    );
-    // The target comes back (and every session with it) whatever the fence did.
-    const [{ r, elapsed, budget }] = await Promise.all([fenced, fenced.finally(() => restart)]);
-    note('target restart', `${Math.round(elapsed)} ms (budget ${budget}); ${summary(r)}`);
-    expect(restart, 'the fault was injected').toBeDefined();
-    expect(r.lost, 'nobody fenced node 1: never lost').toBe(false);
-    const state = await sanState(lus);
-    // SPC: registrations persist across a target restart only with APTPL (SPC-4 5.14.5);
-    // LIO keeps them in its backstores (a TPG restart is no power loss); tgt 1.0.85
-    // keeps them in tgtd's memory and has no APTPL, so after a restart no key is left.
-    expectAgreement(r, lus, state, { lostState: TARGET === 'tgt' });
-    expected({
-      lio: () => {
-        // The sessions came back (same ISIDs) within the replacement timeout: the
-        // initiator re-sent what was in flight; every LU fenced and verified.
-        expect(r.notFenced).toEqual([]);
-        expect(r.ok).toBe(true);
-      },
-      tgt: () => {
-        for (const lu of lus) expect(state.get(lu.name)!.keys, `${lu.name}: tgt lost its PR state`).toEqual([]);
-        // What the report says about each LU is checked by expectAgreement; no LU may claim more.
-        for (const d of r.devices.filter((x) => !x.ok)) expect(d.error, d.device).toBeDefined();
-      },
-    })();
+    // LIO: TPGs disabled 1.5 s; the sessions recover within the lab's 5 s replacement
+    // timeout and the initiator re-sends what was in flight. tgt: tgtd is killed and
+    // set up again, which takes longer than 5 s; node 1's sessions get a 120 s
+    // replacement timeout (and fence a 60 s per-command timeout) so that the commands
+    // in flight wait for the new tgtd and reach it — a target without the PR state.
+    const plan = expected({ lio: { downMs: 1500, recoveryS: 0, timeoutMs: TIMEOUT_MS }, tgt: { downMs: 0, recoveryS: 120, timeoutMs: 60_000 } });
+    const previousRecovery = plan.recoveryS ? await faults.sessionRecoveryTimeout(1, plan.recoveryS) : 0;
+    try {
+      let restart: Promise<unknown> | undefined;
+      const fenced = fenceWith(
+        lus.flatMap((l) => l.node1),
+        (e) => {
+          if (e.phase === 'preempt' && !restart) restart = faults.targetRestart({ downMs: plan.downMs });
+        },
+        { timeoutMs: plan.timeoutMs },
+      );
+      // The target comes back (and every session with it) whatever the fence did.
+      const [{ r, elapsed, budget }] = await Promise.all([fenced, fenced.finally(() => restart)]);
+      const sawEmpty = r.devices.filter((d) => /no key is registered at all|our own key is gone/.test(d.error?.message ?? ''));
+      note('target restart', `${Math.round(elapsed)} ms (budget ${budget}); ${sawEmpty.length} LUs met the target without PR state; ${summary(r)}`);
+      expect(restart, 'the fault was injected').toBeDefined();
+      expect(r.lost, 'nobody fenced node 1: never lost').toBe(false);
+      const state = await sanState(lus);
+      // SPC: registrations persist across a target restart only with APTPL (SPC-4 5.14.5);
+      // LIO keeps them in its backstores (a TPG restart is no power loss); tgt 1.0.85
+      // keeps them in tgtd's memory and has no APTPL, so after a restart no key is left.
+      expectAgreement(r, lus, state, { lostState: TARGET === 'tgt' });
+      expected({
+        lio: () => {
+          // The sessions came back (same ISIDs) within the replacement timeout: the
+          // initiator re-sent what was in flight; every LU fenced and verified.
+          expect(r.notFenced).toEqual([]);
+          expect(r.ok).toBe(true);
+        },
+        tgt: () => {
+          for (const lu of lus) expect(state.get(lu.name)!.keys, `${lu.name}: tgt lost its PR state`).toEqual([]);
+          // Commands re-sent to the new tgtd found no key at all: those LUs are failed or
+          // not verified — never fenced, never lost (nobody fenced node 1).
+          expect(sawEmpty.length, 'some LU met the restarted, empty target').toBeGreaterThan(0);
+          for (const d of sawEmpty) expect(d.ok, d.device).toBe(false);
+          for (const d of r.devices.filter((x) => !x.ok)) expect(d.error, d.device).toBeDefined();
+        },
+      })();
+    } finally {
+      if (plan.recoveryS) await faults.sessionRecoveryTimeout(1, previousRecovery);
+    }
   });
 
   it('3. one portal black-holed (every packet dropped): commands on it time out and go to the other path; one timeout per LU, not per command', async () => {
