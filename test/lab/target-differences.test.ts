@@ -349,21 +349,36 @@ describe(`target differences (${TARGET}), LUN ${LUN}`, () => {
     }
     const lun0Ref = (await sgPersist(lun0Sg, ['-v', '-k'])).status;
 
-    // An unmapped LUN: LUN 11 removed from the target while the initiator keeps its sg device.
-    // (Before SPEC_I_PT below: after one, LIO refuses to unmap the LUN until reboot.)
-    await fresh();
-    await n1.register({ newKey: K1 });
-    await labTools.removeLun(LUN);
-    let unmapped: string, unmappedRef: number;
+    // An unmapped LUN: a LUN removed from the target while the initiator keeps its sg device.
+    // Not this file's LUN 11: LIO refuses to unmap a LUN once a SPEC_I_PT REGISTER named one of
+    // its ACLs (this file does, below), and in the full suite other files' work on LUNs 9-11
+    // left node 2's LUN 11 mapping busy too (EBUSY). LUN 7, as fencing.test.ts: no file sends
+    // it a SPEC_I_PT REGISTER. Its own devices, wiped before and after.
+    const GONE = 7;
+    const g1 = await pr.open(dev(map, 1, GONE).sg, OPEN);
+    const g2 = await pr.open(dev(map, 2, GONE).sg, OPEN);
+    const goneObsSg = dev(map, 3, GONE, 1).sg;
+    let unmapped: string, unmappedRef: number, back: string, uaBack: string[], keysBack: string[];
     try {
-      unmapped = await outcome(n1.readKeys());
-      unmappedRef = (await sgPersist(sg1, ['-v', '-k'])).status;
+      await labTools.resetReservations([GONE]);
+      await pendingUas(g1);
+      await pendingUas(g2);
+      await g1.register({ newKey: K1 });
+      await labTools.removeLun(GONE);
+      try {
+        unmapped = await outcome(g1.readKeys());
+        unmappedRef = (await sgPersist(dev(map, 1, GONE).sg, ['-v', '-k'])).status;
+      } finally {
+        await labTools.restoreLun(GONE);
+      }
+      back = await outcome(g2.readKeys());
+      uaBack = await pendingUas(g1);
+      keysBack = await sgPersistKeys(goneObsSg);
     } finally {
-      await labTools.restoreLun(LUN);
+      await labTools.resetReservations([GONE]);
+      await g1.close();
+      await g2.close();
     }
-    const back = await outcome(n2.readKeys());
-    const uaBack = await pendingUas(n1);
-    const keysBack = await sgPersistKeys(obsSg);
     observed('LUN 0 / unmapped LUN', { lun0Type, lun0, lun0Ref, unmapped, unmappedRef, back, uaBack, keysBack });
     expect(lun0Type).toBe(expected({ lio: 'disk', tgt: 'storage array controller' }));
     // tgt's controller LUN has no PERSISTENT RESERVE IN: INVALID COMMAND OPERATION CODE (20h/00);
