@@ -43,9 +43,10 @@
  * memory rule fails on one (it does: SOAK_CYCLES=300 SOAK_LEAK_BYTES=1 measured
  * 210 B/command of heap + external and 352 of RSS, limits 32 and 128).
  *
- * Found with it: closed sg channels were never garbage-collected (the addon's
- * SgPoller keeps its JS callback in a strong reference; the callback reaches the
- * poller's own JS object, so the cycle is rooted), ~1 KB per command here.
+ * Found with it (fixed): closed sg channels were never garbage-collected (the
+ * addon's SgPoller kept its JS callback in a strong reference after close; the
+ * callback reaches the poller's own JS object, so the cycle was rooted), ~1 KB
+ * per command here. test/unit/native/sg-poller-gc.test.ts pins the fix.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readdirSync, writeFileSync } from 'node:fs';
