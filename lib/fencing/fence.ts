@@ -2,27 +2,59 @@
  * fence(): remove a victim's key from every shared LU, concurrently, verifiably,
  * and safely against the two-nodes-fence-each-other race.
  *
- * Algorithm (each step concurrent across LUs unless said otherwise):
- *  1. check:   READ KEYS on every LU — our key must be registered everywhere
- *              (we never re-register ourselves here: our key missing while other
- *              keys are registered means another node fenced us, so we stop and
- *              report `lost`; an LU with no registrations at all just fails).
- *              Victim absent on an LU = already fenced there.
- *  2. arbiter: PREEMPT AND ABORT on the first LU in WWN order alone, as soon as
- *              that LU's check is back (the other checks are still in flight).
- *              Two nodes fencing each other both start here; the device
- *              serialises them, the loser gets RESERVATION CONFLICT, stops, and
- *              touches nothing else.
- *  3. fan-out: once every check is back and the arbiter was won, PREEMPT AND
- *              ABORT on every other LU at once.
- *  4. verify:  per LU, as soon as its own preempt is back: READ KEYS + READ
- *              RESERVATION (both in flight): the victim's key is gone, our key is
- *              there, a reservation exists, the generation advanced.
- * A failing LU never stops the others (except in step 2, where it only moves the
- * arbiter to the next LU); the report says exactly which LUs are fenced.
- * A check that finds us fenced stops the fan-out; if it comes back after the
- * arbiter's preempt was sent, that one LU was preempted (and is verified and
- * reported) — the arbiter is what orders two racing nodes, not the checks.
+ * Three round trips when nothing goes wrong (each step concurrent across LUs):
+ *  1. arbiter + checks: PREEMPT AND ABORT on the first LU in WWN order (the
+ *              arbiter LU), sent at once, and READ KEYS on every other LU, all
+ *              in flight together. Two nodes fencing each other both start at
+ *              the arbiter LU; the device serialises them and the loser's
+ *              preempt gets RESERVATION CONFLICT (its key is gone by then).
+ *              A check finds our key registered everywhere (our key missing
+ *              while other keys are registered means another node fenced us:
+ *              fence stops and reports `lost`; an LU with no registrations at
+ *              all just fails) and tells which LUs still have the victim (victim
+ *              absent = already fenced there, nothing is sent to it).
+ *  2. fan-out: once the arbiter was won and every check is back, PREEMPT AND
+ *              ABORT on every other LU where the victim is registered, at once.
+ *  3. verify:  per LU, as soon as its own preempt is back (the arbiter LU and
+ *              already-fenced LUs when the fan-out starts): READ KEYS + READ
+ *              RESERVATION (both in flight): the victim's key is gone, our key
+ *              is there, a reservation exists, the generation advanced.
+ * A failing LU never stops the others (except at the arbiter, where it only
+ * moves the arbiter to the next LU in WWN order, after that LU's check); the
+ * report says exactly which LUs are fenced.
+ *
+ * Why the arbiter needs no check of its own. The check used to come first (a
+ * READ KEYS, then the PREEMPT AND ABORT: a round trip more). It added no safety:
+ * a device server refuses every PR OUT but REGISTER from an I_T nexus that is
+ * not registered, and a PREEMPT whose reservation key is not the nexus's key,
+ * with RESERVATION CONFLICT, and changes nothing (SPC-4's PERSISTENT RESERVE
+ * OUT rules; LIO and tgt do so, pinned by the lab's pr-actions tests). So the
+ * device checks our registration itself, atomically with the preempt, where
+ * the READ KEYS before it was a read that could be stale by the time the
+ * preempt arrived. A RESERVATION CONFLICT is explained by one READ KEYS
+ * (below): our key gone is `lost` (the other node won, we stop); our key
+ * there and the victim's gone means the victim is not registered on the
+ * arbiter LU (already fenced there, or an earlier attempt of ours ran): it can
+ * no longer win there either, so the arbiter is ours as if we had preempted
+ * it; our key there and the victim's too is a stale registration (below).
+ * Reports: the arbiter LU has no `generationBefore`, and its verification
+ * does not ask for the generation to have advanced (the PREEMPT's GOOD status,
+ * or the READ KEYS after a conflict, is what says it ran or was not needed).
+ *
+ * Why the other checks stay, though the arbiter is won. Among nodes that all
+ * fence this way the arbiter alone decides the race: a node can only fence us
+ * on another LU after winning the arbiter LU, which removes our key there, so
+ * our own arbiter preempt would have been refused. The checks are kept for
+ * what that argument does not cover, and they cost no round trip (they run
+ * while the arbiter's preempt is out): (a) a node that does not follow this
+ * protocol (fence_scsi, sg_persist by hand, an older scsi-pr with other LU
+ * order) may have removed our key on some LU: a check that sees it stops the
+ * fan-out (`lost`) before we preempt anywhere else; (b) they tell where the
+ * victim is still registered, so no PR OUT goes to an LU where it is not
+ * (each would be refused and cost a READ KEYS round trip); (c) they give the
+ * generation that verification compares against. A check that finds us
+ * fenced after the arbiter's preempt was sent leaves that one LU preempted
+ * (and verified and reported).
  *
  * Stale registrations: READ KEYS lists keys, not I_T nexuses, so a check can
  * pass on a key registered only through a nexus that no longer exists (an
@@ -98,7 +130,7 @@ export interface FenceOptions {
   timeoutMs?: number;
   /** Options for opening the devices given as paths. */
   open?: OpenOptions;
-  /** Called each time an LU finishes a phase (`'check'`, `'arbiter'`, `'preempt'`, `'verify'`). */
+  /** Called each time an LU finishes a phase (`'check'` (every LU but the arbiter LU), `'arbiter'`, `'preempt'`, `'verify'`). */
   onProgress?: (event: ProgressEvent) => void;
   /**
    * Refuse the PREEMPT fallback (default false). Where a target rejects PREEMPT
@@ -135,6 +167,7 @@ export interface FenceDeviceReport {
   /** true when the victim's key is verified gone from this LU and a reservation exists. */
   ok: boolean;
   error?: Error;
+  /** PRgeneration seen by the check; absent on the arbiter LU, whose preempt is sent without one. */
   generationBefore?: number;
   generationAfter?: number;
   /** Reservation after the operation. */
@@ -220,8 +253,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
   try {
     const reports = new Map<LogicalUnit, FenceDeviceReport>();
     for (const lu of set.units) reports.set(lu, { device: luName(lu), wwn: lu.wwn, outcome: 'not-attempted', ok: false, durationMs: 0 });
-    const total = set.units.length;
-    const progress = (phase: ProgressEvent['phase']) => {
+    const progress = (phase: ProgressEvent['phase'], total = set.units.length) => {
       let done = 0;
       return (lu: LogicalUnit, ok: boolean) => options.onProgress?.({ operation: 'fence', phase, device: luName(lu), done: ++done, total, ok });
     };
@@ -252,7 +284,8 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
     let lost = false;
     /** A preempt met RESERVATION CONFLICT that was not `lost` (our key registered through stale nexuses only, or unreadable): the arbiter stops here. */
     let halted = false;
-    const checked = progress('check');
+    // The arbiter LU (first in WWN order) is not checked: its preempt goes out at once.
+    const checked = progress('check', Math.max(0, set.units.length - 1));
     const check = async (lu: LogicalUnit): Promise<void> => {
       try {
         const { generation, keys } = await onAnyPath(lu, (d) => d.readKeys(call), pathFailed(lu));
@@ -291,12 +324,18 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
      *   re-registers us (that could undo a fence that lands in between), and
      *   it does not claim `lost` for a key that is registered. `unfence`
      *   registers the current nexuses.
+     * `unchecked`: the LU had no check before (the arbiter LU). A conflict whose
+     * READ KEYS shows our key and not the victim's then means the victim was not
+     * registered there (outcome `already-fenced`), unless an earlier attempt
+     * through a failed path may have run (then `fenced`, as on a checked LU).
      */
-    const preempt = async (lu: LogicalUnit): Promise<boolean> => {
+    const preempt = async (lu: LogicalUnit, unchecked = false): Promise<boolean> => {
       let conflict: ReservationConflictError | undefined;
       const stale: string[] = [];
       let last: unknown = lu.unusable[0]?.error ?? new ScsiPrError('ERR_NO_PATH', `${luName(lu)}: no usable path`, { path: luName(lu) });
       let method: PreemptMethod = 'preempt-and-abort';
+      /** An earlier attempt failed with its path: it may have run at the target. */
+      let mayHaveRun = false;
       // Once an LU's preempt is out, the LU is finished even if the signal fires
       // meanwhile: a path failure may hide a preempt that ran, and the next path
       // (or the conflict's READ KEYS) is how fence learns what the LU's state is.
@@ -314,6 +353,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
         } catch (e) {
           if (isPathFailure(e)) {
             last = e;
+            mayHaveRun = true;
             demotePath(lu, d);
             pathFailed(lu)(d, e);
             continue;
@@ -361,8 +401,12 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
             // initiator re-sent after recovering its session), or another node
             // removed the victim. The LU is where fence wants it; verify checks it.
             const r = reports.get(lu)!;
-            r.outcome = 'fenced';
-            r.method = method;
+            if (unchecked && !mayHaveRun) {
+              r.outcome = 'already-fenced';
+            } else {
+              r.outcome = 'fenced';
+              r.method = method;
+            }
             return true;
           }
           stale.push(d.path);
@@ -398,7 +442,10 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
         r.reservation = holder ? withHexInspect({ key: holder.key, type: holder.type }) : null;
         const victimGone = !ks.keys.includes(victim);
         const ourKeyThere = ks.keys.includes(key);
-        const advanced = r.outcome === 'already-fenced' || (r.generationBefore !== undefined && ks.generation > r.generationBefore);
+        // No generation before on the arbiter LU (not checked: see the top of this
+        // file): its preempt's GOOD status, or the READ KEYS after its conflict,
+        // is what says it ran or was not needed.
+        const advanced = r.outcome === 'already-fenced' || r.generationBefore === undefined || ks.generation > r.generationBefore;
         r.ok = victimGone && holder !== null && advanced && ourKeyThere;
         if (!r.ok) {
           const why = [!victimGone && 'the victim key is still registered', !holder && 'no reservation is held', !advanced && 'the generation did not advance', !ourKeyThere && 'our own key is gone'].filter(Boolean).join(', ');
@@ -414,10 +461,12 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
       r.durationMs = since(t0);
     };
 
-    // 1. check every LU, all in flight. 2. The arbiter starts as soon as the first
-    // LU in WWN order is checked, while the other checks are still out: the device
-    // serialises two nodes racing there, and the loser touches nothing else.
-    const checks = set.units.map((lu) => check(lu));
+    // 1. The arbiter's preempt on the first LU in WWN order and the checks of all
+    // the others, all in flight at once: the device serialises two nodes racing
+    // at the arbiter LU, and the loser touches nothing else. Should the arbiter
+    // LU fail (no path answers, nobody registered, a stale registration...), the
+    // next LU in WWN order is the arbiter, once its check is back.
+    const checks = set.units.map((lu, i) => (i === 0 ? Promise.resolve() : check(lu)));
     const arbitrated = progress('arbiter');
     let arbiterLu: LogicalUnit | undefined;
     const arbiter = (async () => {
@@ -425,8 +474,8 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
         await checks[i];
         const lu = set.units[i];
         if (signal?.aborted) break; // the LUs left are reported below
-        if (lost || !candidates.has(lu)) continue;
-        const won = await preempt(lu);
+        if (lost || (i > 0 && !candidates.has(lu))) continue;
+        const won = await preempt(lu, i === 0);
         arbitrated(lu, won);
         if (won) {
           arbiterLu = lu;

@@ -4,7 +4,8 @@ export type ProgressOperation = 'fence' | 'unfence' | 'status' | 'service-start'
 /**
  * Progress of a multi-device operation ({@link ProgressOperation}): one event
  * each time a logical unit finishes a phase. `fence` has four phases, in this
- * order per LU: `'check'`, `'arbiter'` (only the LUs tried as arbiter),
+ * order per LU: `'check'` (every LU but the first in WWN order, whose preempt
+ * goes out unchecked), `'arbiter'` (only the LUs tried as arbiter),
  * `'preempt'` (the fan-out), `'verify'`; every other operation has one,
  * named like the operation (`unfence` → `'unfence'`, `service-stop` →
  * `'service-stop'`).

@@ -329,8 +329,9 @@ describe(`faults in the middle of fencing 64 LUNs x 2 paths (${TARGET})`, () => 
     const lus = labLus(map);
     await setUp(lus);
     // Black-hole the portal of the arbiter LU's first path (LUN 0 has the lowest WWN;
-    // fence tries an LU's paths in name order), whichever it is: its check times
-    // out there, and its preempt must not go there again.
+    // fence tries an LU's paths in name order), whichever it is: the arbiter's
+    // preempt (sent without a check) times out there and goes to the other path,
+    // and nothing of that LU's goes there again.
     const onPortal = (p: number) => lus.filter((l) => sgsOf(map, 1, p).includes([...l.node1].sort()[0]!)).length;
     const portal = sgsOf(map, 1, 0).includes([...lus[0]!.node1].sort()[0]!) ? 0 : 1;
     // Black-holed just before the fence starts: putting the tc filters in place takes
@@ -360,9 +361,10 @@ describe(`faults in the middle of fencing 64 LUNs x 2 paths (${TARGET})`, () => 
       // One timeout per step would be three, at least 3 x (TIMEOUT_MS + grace) = 21 s.
       const oneTimeout = commandBudgetMs(TIMEOUT_MS, 1, OPEN.retries);
       expect(elapsed, `about one timeout (${oneTimeout} ms at most), not one per step`).toBeLessThan(2 * (TIMEOUT_MS + TIMEOUT_GRACE_MS) + 5_000);
-      // After the checks nothing waits for the black hole: the arbiter's preempt, the
-      // fan-out and the verify go to the path that answered (without demotePath the
-      // arbiter's preempt alone waits TIMEOUT_MS there).
+      // After the first round trip nothing waits for the black hole: the arbiter's
+      // preempt paid its timeout at the same time as the checks paid theirs, and
+      // the fan-out and the verify go to the path that answered (without demotePath
+      // each would wait TIMEOUT_MS there again).
       expect(r.phases.arbiter + r.phases.preempt + r.phases.verify, `after the checks: ${JSON.stringify(r.phases)}`).toBeLessThan(TIMEOUT_MS);
     } finally {
       await faults.portalRestore(portal);

@@ -62,14 +62,22 @@ describe('fence: winning', () => {
     expect(arbiter.lu).toBe(a);
     expect(arbiter.name).toBe('preempt-and-abort');
     expect(arbiter.prOut).toEqual({ key: KEY_A, serviceActionKey: KEY_B, type: WE_RO, aptpl: false });
-    // Alone: nothing else was sent before the arbiter's answer was back.
+    // Round trip 1: the arbiter's preempt is the first command to its LU (no check before it)
+    // and goes out with the other LUs' checks, before any of them is back.
+    expect(san.commands({ node: na, lu: a }).filter((x) => x.name !== 'inquiry')[0]).toBe(arbiter); // (INQUIRY: the fake has no sysfs WWN)
+    const checks = san.commands({ node: na, name: 'read-keys' }).filter((x) => x.lu !== a).slice(0, 2);
+    expect(new Set(checks.map((x) => x.lu))).toEqual(new Set([b, c]));
+    for (const x of checks) expect(arbiter.submittedAt).toBeLessThan(x.settledAt!);
+    // Round trip 2, the fan-out: nothing was preempted elsewhere before the arbiter's answer was back.
     for (const x of fanOut) expect(x.submittedAt).toBeGreaterThan(arbiter.settledAt!);
     expect(new Set(fanOut.map((x) => x.lu))).toEqual(new Set([b, c]));
     for (const lu of [a, b, c]) {
       expect(lu.distinctKeys()).toEqual([KEY_A]);
       expect(lu.reservationKey()).toEqual({ key: KEY_A, type: WE_RO });
       const d = reportOf(r, lu);
-      expect(d).toMatchObject({ outcome: 'fenced', ok: true, generationBefore: 0, generationAfter: 1, reservation: { key: KEY_A, type: WE_RO } });
+      // The arbiter LU was not checked: no generation before.
+      expect(d).toMatchObject({ outcome: 'fenced', ok: true, generationAfter: 1, reservation: { key: KEY_A, type: WE_RO } });
+      expect(d.generationBefore).toBe(lu === a ? undefined : 0);
       // The victim's nexuses are told why (2Ah/05) on their next command.
       for (const x of nb.nexuses()) expect(lu.pendingUnitAttentions(x)).toEqual([REGISTRATIONS_PREEMPTED]);
     }
@@ -82,10 +90,10 @@ describe('fence: winning', () => {
     const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
 
     expect(r.ok).toBe(true);
-    const checks = san.commands({ node: a, name: 'read-keys' }).slice(0, 3);
+    const checks = [lus[1], lus[2]].map((lu) => san.commands({ node: a, lu, name: 'read-keys' })[0]);
     const [arbiter, ...fanOut] = san.prOuts({ node: a });
     expect(arbiter.lu).toBe(lus[0]);
-    expect(arbiter.submittedAt).toBeLessThan(checks[2].settledAt!); // the arbiter did not wait for the slow check
+    expect(arbiter.submittedAt).toBeLessThan(checks[1].settledAt!); // the arbiter did not wait for the slow check
     for (const x of fanOut) expect(x.submittedAt).toBeGreaterThan(last(checks));
   });
 
@@ -102,20 +110,42 @@ describe('fence: winning', () => {
     expect(reportOf(r, lus[2]).outcome).toBe('fenced');
   });
 
-  it('sends nothing when the victim is already gone everywhere, and reports success', async () => {
+  it('the victim already gone everywhere: only the arbiter\'s unchecked preempt is sent, refused without a change; success', async () => {
     const { san, lus, a, b } = twoNodeCluster(2);
     for (const lu of lus) for (const x of b.nexuses()) lu.registrations.delete(x.id);
+    const generations = lus.map((lu) => lu.generation);
 
     const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
 
     expect(r).toMatchObject({ ok: true, lost: false });
     expect(r.devices.map((d) => d.outcome)).toEqual(['already-fenced', 'already-fenced']);
-    expect(san.prOuts()).toEqual([]);
+    // The arbiter's preempt named a key nobody holds: RESERVATION CONFLICT, and its READ KEYS said why.
+    expect(san.prOuts().map((x) => [x.lu, x.response?.status])).toEqual([[lus[0], 0x18]]);
+    expect(lus.map((lu) => lu.generation)).toEqual(generations);
+  });
+
+  it('the victim not registered on the arbiter LU: its refused preempt and one READ KEYS make it already fenced, and the arbiter is won', async () => {
+    const { san, lus, a, b } = twoNodeCluster(3);
+    for (const x of b.nexuses()) lus[0].registrations.delete(x.id);
+
+    const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
+
+    expect(r).toMatchObject({ ok: true, lost: false });
+    expect(reportOf(r, lus[0])).toMatchObject({ outcome: 'already-fenced', ok: true });
+    expect(reportOf(r, lus[0]).method).toBeUndefined();
+    expect(reportOf(r, lus[1])).toMatchObject({ outcome: 'fenced', ok: true, generationBefore: 0, generationAfter: 1 });
+    expect(reportOf(r, lus[2])).toMatchObject({ outcome: 'fenced', ok: true });
+    // The victim cannot win the arbiter LU any more: the fan-out follows, without a second arbiter.
+    const [arbiter, ...fanOut] = san.prOuts();
+    expect([arbiter.lu, arbiter.response?.status]).toEqual([lus[0], 0x18]);
+    expect(new Set(fanOut.map((x) => x.lu))).toEqual(new Set([lus[1], lus[2]]));
+    const explain = san.commands({ lu: lus[0], name: 'read-keys' })[0];
+    for (const x of fanOut) expect(x.submittedAt).toBeGreaterThan(explain.settledAt!);
   });
 });
 
 describe('fence: losing', () => {
-  it('stops without sending anything when the checks find our key gone (the other node fenced us first)', async () => {
+  it('fenced everywhere already (the other node won): the device refuses the arbiter\'s unchecked preempt, its READ KEYS says lost, nothing else is sent', async () => {
     const { san, lus, a, b } = twoNodeCluster(3);
     for (const lu of lus) for (const x of a.nexuses()) lu.registrations.delete(x.id);
     b.reserveEverywhere(WE_RO);
@@ -124,9 +154,11 @@ describe('fence: losing', () => {
 
     expect(r).toMatchObject({ ok: false, lost: true, fenced: [] });
     expect(r.devices.map((d) => d.outcome)).toEqual(['lost', 'lost', 'lost']);
-    for (const d of r.devices) expect((d.error as ScsiPrError).code).toBe('ERR_NOT_REGISTERED');
-    expect(san.prOuts()).toEqual([]);
+    expect(reportOf(r, lus[0]).error).toBeInstanceOf(ReservationConflictError);
+    for (const lu of [lus[1], lus[2]]) expect((reportOf(r, lu).error as ScsiPrError).code).toBe('ERR_NOT_REGISTERED');
+    expect(san.prOuts().map((x) => [x.lu, x.response?.status])).toEqual([[lus[0], 0x18]]);
     for (const lu of lus) expect(lu.distinctKeys()).toEqual([KEY_B]);
+    for (const lu of lus) expect(lu.reservationKey()).toEqual({ key: KEY_B, type: WE_RO });
   });
 
   it('loses at the arbiter when the other node preempted there first, and touches nothing else', async () => {
@@ -147,18 +179,19 @@ describe('fence: losing', () => {
     expect(lus[2].distinctKeys()).toEqual([KEY_A, KEY_B]);
   });
 
-  it('lost found by a check before the arbiter went out: no PR OUT at all', async () => {
+  it('lost found by a check before the next arbiter went out (the first arbiter LU failed): no PR OUT beyond the failed ones', async () => {
     const { san, lus, a } = twoNodeCluster(3);
-    for (const x of a.nexuses()) lus[1].registrations.delete(x.id); // fenced on lu1 only
-    san.script({ lu: lus[0], on: 'read-keys' }, { delayTurns: 6 }); // lu1's check is back first
+    san.script({ lu: lus[0], on: 'preempt-and-abort' }, { hostStatus: DID_TRANSPORT_DISRUPTED }, Infinity);
+    for (const x of a.nexuses()) lus[2].registrations.delete(x.id); // fenced on lu2 only
 
     const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
 
     expect(r).toMatchObject({ ok: false, lost: true, fenced: [] });
-    expect(reportOf(r, lus[1]).outcome).toBe('lost');
-    expect(reportOf(r, lus[0]).outcome).toBe('not-attempted');
-    expect(reportOf(r, lus[2]).outcome).toBe('not-attempted');
-    expect(san.prOuts()).toEqual([]);
+    expect(reportOf(r, lus[0]).outcome).toBe('failed');
+    expect(reportOf(r, lus[1]).outcome).toBe('not-attempted');
+    expect(reportOf(r, lus[2]).outcome).toBe('lost');
+    expect(san.prOuts().map((x) => x.lu)).toEqual([lus[0], lus[0]]); // both paths of the first arbiter LU, nothing else
+    expect(lus[1].distinctKeys()).toEqual([KEY_A, KEY_B]);
   });
 
   it('lost found by a check after the arbiter went out: the arbiter LU is fenced and verified, nothing else is preempted', async () => {
@@ -230,15 +263,19 @@ describe('fence: failures', () => {
     expect(outs.filter((x) => x.lu === lus[2])).toHaveLength(1);
   });
 
-  it('moves the arbiter to the next LU when the first LU cannot be checked', async () => {
+  it('moves the arbiter to the next LU when nobody is registered on the first (its preempt refused, its READ KEYS empty)', async () => {
     const { san, lus, a } = twoNodeCluster(3);
-    san.script({ lu: lus[0], on: 'read-keys' }, { hostStatus: DID_TRANSPORT_DISRUPTED }, Infinity);
+    lus[0].registrations.clear();
+    lus[0].reservation = null;
 
     const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
 
+    expect(r.lost).toBe(false);
     expect(reportOf(r, lus[0]).outcome).toBe('failed');
-    expect(san.prOuts({ lu: lus[0] })).toEqual([]);
-    expect(san.prOuts()[0].lu).toBe(lus[1]);
+    expect((reportOf(r, lus[0]).error as ScsiPrError).code).toBe('ERR_NO_REGISTRATIONS');
+    const outs = san.prOuts();
+    expect(outs.map((x) => x.lu)).toEqual([lus[0], lus[1], lus[2]]);
+    expect(outs[2].submittedAt).toBeGreaterThan(outs[1].settledAt!); // lu1 was the arbiter, alone
     expect(r.fenced).toEqual([nameOf(a, lus[1]), nameOf(a, lus[2])]);
   });
 
@@ -432,8 +469,7 @@ describe('fence: our key registered only through stale I_T nexuses (a session th
 
   it('a conflict whose READ KEYS cannot be read: the LU fails with the conflict, neither lost nor stale claimed, and the arbiter stops', async () => {
     const { san, lus, a } = staleCluster([1, 2]);
-    // The checks pass; every later READ KEYS of lu0 fails on every path.
-    san.script({ lu: lus[0], on: 'read-keys' }, { delayTurns: 0 });
+    // lu0 (the arbiter, not checked): the READ KEYS after its conflict fails on every path.
     san.script({ lu: lus[0], on: 'read-keys' }, { hostStatus: DID_TRANSPORT_DISRUPTED }, Infinity);
 
     const r = await fence({ devices: a.devices(), key: KEY_A, victimKey: KEY_B });
