@@ -107,7 +107,7 @@ import type { OpenOptions } from '../device';
 import { AbortError, ReservationConflictError, ScsiPrError, ScsiSenseError } from '../errors';
 import { ArgumentRangeError, ArgumentTypeError } from '../invalid-argument';
 import { formatKey, parseKey, type KeyInput } from '../scsi/keys';
-import { demotePath, isPathFailure, luName, onAnyPath, openLogicalUnits, type DeviceInput, type LogicalUnit } from './logical-units';
+import { demotePath, isPathFailure, luName, noUsablePath, onAnyPath, openLogicalUnits, type DeviceInput, type LogicalUnit } from './logical-units';
 import { parseReservationType, type ReservationTypeInput } from '../scsi/reservation-types';
 import { withHexInspect } from '../hex-inspect';
 import { coarseNow, monotonicMs } from '../transport/coarse-clock';
@@ -332,7 +332,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
     const preempt = async (lu: LogicalUnit, unchecked = false): Promise<boolean> => {
       let conflict: ReservationConflictError | undefined;
       const stale: string[] = [];
-      let last: unknown = lu.unusable[0]?.error ?? new ScsiPrError('ERR_NO_PATH', `${luName(lu)}: no usable path`, { path: luName(lu) });
+      let last: unknown; // the last path failure (noUsablePath when there was no path to try)
       let method: PreemptMethod = 'preempt-and-abort';
       /** An earlier attempt failed with its path: it may have run at the target. */
       let mayHaveRun = false;
@@ -424,7 +424,7 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
           ),
         );
       } else {
-        fail(lu, last);
+        fail(lu, last ?? noUsablePath(lu));
       }
       return false;
     };

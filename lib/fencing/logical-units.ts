@@ -200,7 +200,7 @@ async function groupByLogicalUnit(entries: Array<{ name: string; device?: Device
  * (conflict, sense) are final. Throws the last error when every path failed.
  */
 export async function onAnyPath<T>(lu: LogicalUnit, fn: (d: Device) => Promise<T>, onPathFailure?: (d: Device, e: unknown) => void): Promise<T> {
-  let last: unknown = lu.unusable[0]?.error ?? new ScsiPrError('ERR_NO_PATH', `${lu.names.join(', ')}: no usable path`, { path: lu.names[0] });
+  let last: unknown;
   for (const d of [...lu.paths]) {
     try {
       return await fn(d);
@@ -211,7 +211,16 @@ export async function onAnyPath<T>(lu: LogicalUnit, fn: (d: Device) => Promise<T
       onPathFailure?.(d, e);
     }
   }
-  throw last;
+  throw last ?? noUsablePath(lu);
+}
+
+/**
+ * Why an LU has no path to try: the first open failure, else ERR_NO_PATH. Built
+ * only when about to be thrown: an Error's stack trace is most of what a fence
+ * costs per LU in CPU (about 25 of 35 µs, scripts/bench/cpu-bench.js).
+ */
+export function noUsablePath(lu: LogicalUnit): Error {
+  return lu.unusable[0]?.error ?? new ScsiPrError('ERR_NO_PATH', `${lu.names.join(', ')}: no usable path`, { path: lu.names[0] });
 }
 
 /** The LU's display name: the first name given for it. */
