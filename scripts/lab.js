@@ -22,13 +22,21 @@ options:
   --target T       lio (default: the kernel's LIO target) or tgt (Debian's user-space tgtd 1.0.85;
                    lab LUN i is tgt LUN i+1, tgt's LUN 0 being its controller LUN)
   --nodes N        initiator nodes, 1-8 (default 2); node i logs in as iqn …:node<i>
-  --luns L         LUNs, 1-64 (default 4): rd_mcp backstores, unit serial scsiprlab<NNNN>
+  --luns L         LUNs, 1-256 with LIO, 1-64 with tgt (default 4): rd_mcp backstores, unit serial
+                   scsiprlab<NNNN>; above 64 use a small --lun-mb (256 LUNs x 2 paths x 2 nodes = 1024
+                   SCSI devices in the guest: see --mem)
   --paths P        target portals 127.0.0.1..P (default 1); P=2 gives every node two paths per LUN
   --lun-mb MB      size of each LUN (default 8)
+  --cmdsn-depth D  LIO's CmdSN window per session (commands a node may have in flight on one path),
+                   1-512; open-iscsi's cmds_max is raised to hold it. Default: LIO's 64 and open-iscsi's
+                   128 up to 64 LUNs; 512 (cmds_max 1024) above, so that a fan-out over 256 LUNs is not
+                   held back by the window (LIO only)
+  --sg-only        no sd driver in the guest: LUNs get /dev/sgN only (map sd: null); boots big labs
+                   much faster (no disk probe, partition scan or I/O scheduler per device)
   --delay-ms D     netem delay on loopback in ms (default 0; benchmarks use 1)
   --loss-pct X     netem packet loss in percent (default 0)
   --dbroot DIR     LIO dbroot (APTPL files) on a host directory kept across boots (default: guest tmpfs; LIO only)
-  --mem MB         guest memory (default 384 + LUNs x lun-mb)
+  --mem MB         guest memory (default 384 + LUNs x lun-mb; above 64 LUNs + 1/4 MB per SCSI device)
   --timeout S      kill the guest after S seconds and fail (default 600)
   --env K=V        pass an environment variable into the guest (repeatable)
   --verbose        show the guest console (kernel, set-up) as it boots
@@ -40,6 +48,16 @@ scripts/lab/guest-tools.js for logout/login, LUN remove/restore, portal down/up,
 Exit status: the command's; 123 the guest rebooted (reboot(2) ended the command; the
 second boot halted at once); 124 guest timed out; 125 the lab could not start.`;
 
+/**
+ * Most LUNs the lab builds. LIO: 256 (lun_0..lun_255, single-level LUN numbers;
+ * the initiator finds them with REPORT LUNS, bounded by iscsi_tcp's max_lun,
+ * 2^32-1 here; measured: 2 nodes x 256 LUNs x 2 paths boots, see --sg-only).
+ * tgt: 64, as before (its set-up runs two tgtadm processes per LUN, ~35 ms each
+ * in UML, and was never measured beyond 64).
+ */
+const LIO_MAX_LUNS = 256;
+const TGT_MAX_LUNS = 64;
+
 /** Exit status of a run whose guest rebooted: UML booted it again and guest-init.sh halted that boot. */
 const REBOOTED = 123;
 
@@ -50,6 +68,8 @@ const REBOOTED = 123;
  * @property {number} [luns]
  * @property {number} [paths]
  * @property {number} [lunMb]
+ * @property {boolean} [sgOnly]  no sd_mod: sg nodes only
+ * @property {number} [cmdsnDepth]  LIO CmdSN window per session (default 64, or 512 above 64 LUNs)
  * @property {number} [delayMs]
  * @property {number} [lossPct]
  * @property {string} [dbroot]
@@ -86,14 +106,25 @@ async function runLab(o, argv) {
   if (target !== 'lio' && target !== 'tgt') throw new RangeError(`--target must be lio or tgt, got ${target}`);
   if (target === 'tgt' && o.dbroot) throw new RangeError('--dbroot is LIO\'s APTPL store: tgt 1.0.85 refuses APTPL, so --dbroot needs --target lio');
   const nodes = checkInt('nodes', o.nodes ?? 2, 1, 8);
-  const luns = checkInt('luns', o.luns ?? 4, 1, 64);
+  if (target === 'tgt' && Number.isInteger(o.luns) && /** @type {number} */ (o.luns) > TGT_MAX_LUNS && /** @type {number} */ (o.luns) <= LIO_MAX_LUNS) {
+    throw new RangeError(`--luns ${o.luns}: the tgt lab builds at most ${TGT_MAX_LUNS} LUNs; up to ${LIO_MAX_LUNS} needs --target lio`);
+  }
+  const luns = checkInt('luns', o.luns ?? 4, 1, target === 'tgt' ? TGT_MAX_LUNS : LIO_MAX_LUNS);
   const paths = checkInt('paths', o.paths ?? 1, 1, 4);
   const lunMb = checkInt('lun-mb', o.lunMb ?? 8, 1, 1024);
+  if (target === 'tgt' && o.cmdsnDepth !== undefined) throw new RangeError('--cmdsn-depth sets LIO\'s CmdSN window: it needs --target lio');
+  // Above 64 LUNs one fan-out puts a command per LUN on each session: LIO's default window
+  // (64) and open-iscsi's cmds_max (128) would queue it. Up to 64 LUNs both stay the defaults.
+  const cmdsnDepth = o.cmdsnDepth ?? (luns > 64 ? 512 : undefined);
+  if (cmdsnDepth !== undefined) checkInt('cmdsn-depth', cmdsnDepth, 1, 512);
+  const cmdsMax = cmdsnDepth === undefined ? undefined : Math.max(128, 2 ** Math.ceil(Math.log2(2 * cmdsnDepth)));
   const delayMs = o.delayMs ?? 0;
   const lossPct = o.lossPct ?? 0;
   if (!(delayMs >= 0 && delayMs <= 1000)) throw new RangeError('--delay-ms must be 0..1000');
   if (!(lossPct >= 0 && lossPct <= 100)) throw new RangeError('--loss-pct must be 0..100');
-  const memMb = checkInt('mem', o.memMb ?? 384 + luns * lunMb, 128, 16384);
+  // Above 64 LUNs also 1/4 MB per SCSI device (2 x 256 x 2 devices: sense buffers, sysfs
+  // nodes, I/O scheduler requests: 570 MB used of 2 GB at 1 MB per LUN, 56 MB left of 640).
+  const memMb = checkInt('mem', o.memMb ?? 384 + luns * lunMb + (luns > 64 ? Math.ceil((nodes * luns * paths) / 4) : 0), 128, 16384);
   const timeoutS = o.timeoutS ?? 600;
   if (!o.interactive && argv.length === 0) throw new RangeError('nothing to run: give a command after --');
 
@@ -106,6 +137,7 @@ async function runLab(o, argv) {
   const env = {
     LAB_TARGET: target,
     LAB_NODES: nodes, LAB_LUNS: luns, LAB_PATHS: paths, LAB_LUN_MB: lunMb,
+    LAB_CMDSN_DEPTH: cmdsnDepth ?? '', LAB_CMDS_MAX: cmdsMax ?? '', LAB_SG_ONLY: o.sgOnly ? '1' : '',
     LAB_DELAY_MS: delayMs, LAB_LOSS_PCT: lossPct, LAB_DBROOT: o.dbroot ? path.resolve(o.dbroot) : '',
     LAB_TARGET_IQN: 'iqn.2003-01.org.linux-iscsi.scsi-pr-lab:target',
     LAB_INITIATOR_PREFIX: 'iqn.2026-11.org.scsi-pr.lab:node',
@@ -240,6 +272,7 @@ function parseArgs(argv) {
       case '--luns': o.luns = num(a, v()); break;
       case '--paths': o.paths = num(a, v()); break;
       case '--lun-mb': o.lunMb = num(a, v()); break;
+      case '--cmdsn-depth': o.cmdsnDepth = num(a, v()); break;
       case '--delay-ms': o.delayMs = num(a, v()); break;
       case '--loss-pct': o.lossPct = num(a, v()); break;
       case '--mem': o.memMb = num(a, v()); break;
@@ -252,6 +285,7 @@ function parseArgs(argv) {
         /** @type {Record<string,string>} */ (o.env)[kv.slice(0, eq)] = kv.slice(eq + 1);
         break;
       }
+      case '--sg-only': o.sgOnly = true; break;
       case '--verbose': o.verbose = true; break;
       case '--json': o.json = true; break;
       case '-h': case '--help': return { verb: 'help', o, cmd };

@@ -63,6 +63,9 @@ if [ "$LAB_TARGET" = tgt ]; then
 else
   MODULES="configfs target_core_mod iscsi_target_mod scsi_mod sd_mod sg iscsi_tcp"
 fi
+# --sg-only (big labs): no sd_mod, so LUNs get only /dev/sgN: no disk probe, partition
+# scan or I/O scheduler per device (the cost of booting 1024 SCSI devices).
+[ -n "${LAB_SG_ONLY:-}" ] && MODULES="${MODULES/ sd_mod/}"
 for m in $MODULES; do
   modprobe "$m" || fail "modprobe $m"
 done
@@ -95,6 +98,10 @@ fi
 # --- open-iscsi initiators: one iface (IQN) per simulated node -----------------
 sed -i -e 's/^node.session.timeo.replacement_timeout = .*/node.session.timeo.replacement_timeout = '"${LAB_REPLACEMENT_TIMEOUT:-5}"'/' \
        -e 's/^node.startup = .*/node.startup = manual/' /etc/iscsi/iscsid.conf
+# Above 64 LUNs (lab.js sets LAB_CMDS_MAX): room for a command per LUN on each session.
+if [ -n "${LAB_CMDS_MAX:-}" ]; then
+  sed -i -e 's/^node.session.cmds_max = .*/node.session.cmds_max = '"$LAB_CMDS_MAX"'/' /etc/iscsi/iscsid.conf
+fi
 echo "InitiatorName=${LAB_INITIATOR_PREFIX}0" >/etc/iscsi/initiatorname.iscsi
 iscsid || fail "iscsid did not start"
 for ((n = 1; n <= LAB_NODES; n++)); do

@@ -29,6 +29,8 @@ const nodes = Number(env('LAB_NODES'));
 const pages = Number(env('LAB_LUN_MB')) * 256;
 const tiqn = env('LAB_TARGET_IQN');
 const prefix = env('LAB_INITIATOR_PREFIX');
+/** CmdSN window per session (LAB_CMDSN_DEPTH, set by lab.js above 64 LUNs or --cmdsn-depth); empty: LIO's default (64). */
+const cmdsnDepth = process.env.LAB_CMDSN_DEPTH || '';
 
 /** @param {string} file @param {string} value */
 const write = (file, value) => fs.writeFileSync(file, value);
@@ -75,6 +77,8 @@ for (let p = 1; p <= paths; p++) {
   fs.mkdirSync(`${tpg}/np/127.0.0.${p}:3260`, { recursive: true });
   write(`${tpg}/attrib/authentication`, '0');
   write(`${tpg}/attrib/generate_node_acls`, '0');
+  // ACLs take their queue depth (the session's CmdSN window) from the TPG's default when created.
+  if (cmdsnDepth) write(`${tpg}/attrib/default_cmdsn_depth`, cmdsnDepth);
   for (let l = 0; l < luns; l++) {
     fs.mkdirSync(`${tpg}/lun/lun_${l}`, { recursive: true });
     fs.symlinkSync(`${CFG}/core/rd_mcp_${l}/lun${l}`, `${tpg}/lun/lun_${l}/lio`);

@@ -141,6 +141,7 @@ function buildMap(devices) {
     options: {
       nodes, luns: Number(process.env.LAB_LUNS), paths: Number(process.env.LAB_PATHS),
       lunMb: Number(process.env.LAB_LUN_MB), delayMs: Number(process.env.LAB_DELAY_MS || 0),
+      ...(process.env.LAB_SG_ONLY ? { sgOnly: true } : {}),
     },
     nodes: Array.from({ length: nodes }, (_, i) => ({
       node: i + 1,
@@ -173,15 +174,17 @@ function main() {
     process.exit(2);
   }
   const expected = Number(process.env.LAB_NODES) * Number(process.env.LAB_LUNS) * Number(process.env.LAB_PATHS);
-  const deadline = Date.now() + Number(process.env.LAB_DEVICE_WAIT_MS || 60000);
+  // 60 s; above 64 LUNs 150 ms per expected device (2 x 256 x 2 = 1024 devices: 154 s).
+  const deadline = Date.now() + Number(process.env.LAB_DEVICE_WAIT_MS || (Number(process.env.LAB_LUNS) > 64 ? Math.max(60000, expected * 150) : 60000));
   for (;;) {
     const map = buildMap(scan());
-    const ready = map.devices.filter((d) => d.sd && d.sg);
+    // --sg-only labs (LAB_SG_ONLY) load no sd_mod: their devices have an sg node and no sd.
+    const ready = map.devices.filter((d) => d.sg && (d.sd || process.env.LAB_SG_ONLY));
     if (ready.length >= expected) {
       fs.writeFileSync(out, JSON.stringify(map, null, 2) + '\n');
       fs.writeFileSync(out.replace(/\.json$/, '.env'), toEnv(map));
       for (const d of map.devices) {
-        if (d.serial) {
+        if (d.serial && d.sd) {
           try { fs.symlinkSync(`../../${path.basename(/** @type {string} */ (d.sd))}`, `/dev/disk/by-id/scsi-lab-n${d.node}-p${d.path}-${d.serial}`); } catch { /* already there */ }
         }
       }
