@@ -14,7 +14,7 @@
  *     from this Node process through the addon alone (no TypeScript layer), which
  *     tells Node-in-UML costs from the library's own.
  *
- * Prints a table and writes JSON to $SCSI_PR_LAB_RUN/bench.json (and --out FILE).
+ * Prints a table and writes JSON to $SCSI_PR_LAB_RUN/bench.json (and --json FILE).
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -24,6 +24,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const pr = require(path.join(ROOT, 'dist'));
 const { loadNative } = require(path.join(ROOT, 'dist', 'transport', 'native.js'));
 const lab = require(path.join(ROOT, 'scripts', 'lab', 'guest-tools.js'));
+const { writeJson } = require('./bench-stats.js');
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const LAT_ITER = Number(process.env.BENCH_LAT_ITER ?? 2000);
@@ -196,10 +197,7 @@ async function main() {
   console.log(`fan-out (PREEMPT AND ABORT on ${f.luns} LUNs, netem ${f.netemDelayMs} ms, ${f.rounds.length} rounds):`);
   console.log(`  C all-in-flight ${f.medianCMs.toFixed(1)} ms | scsi-pr ${f.medianScsiPrMs.toFixed(1)} ms | ratio ${f.medianRatioToC.toFixed(2)} | sg_persist loop ${f.medianSgPersistMs.toFixed(0)} ms (${f.medianSgPersistToScsiPr.toFixed(1)}x scsi-pr)`);
   console.log(`  diagnostic: the addon alone from Node (no scsi-pr TypeScript) ${f.medianRawAddonMs.toFixed(1)} ms = ${(f.medianRawAddonMs / f.medianCMs).toFixed(2)}x C`);
-  const json = JSON.stringify(result, null, 2) + '\n';
-  if (process.env.SCSI_PR_LAB_RUN) fs.writeFileSync(path.join(process.env.SCSI_PR_LAB_RUN, 'bench.json'), json);
-  const i = process.argv.indexOf('--out');
-  if (i > 0) fs.writeFileSync(process.argv[i + 1], json);
+  writeJson('bench.json', result);
 }
 
 main().catch((e) => {
