@@ -29,7 +29,10 @@
  * (cold code), each beside the C fan-out.
  *
  * Prints a table; `--json FILE` (and $SCSI_PR_LAB_RUN/fence-bench.json) gets
- * every round. Options: --rounds N (default 7), --delays 0,10.
+ * every round. Options: --rounds N (default 7), --delays 0,10,10/ssai0 (the last:
+ * 10 ms with net.ipv4.tcp_slow_start_after_idle=0, Linux's default being 1: after an
+ * idle spell TCP falls back to its initial window of 10 segments, so a burst of 64
+ * commands, one segment each, needs several round trips; see the README).
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -42,7 +45,9 @@ const lab = require(path.join(ROOT, 'scripts', 'lab', 'guest-tools.js'));
 const { median, spread, argValue, writeJson } = require('./bench-stats.js');
 
 const ROUNDS = Number(argValue('--rounds') ?? process.env.BENCH_ROUNDS ?? 7);
-const DELAYS = (argValue('--delays') ?? '0,10').split(',').map(Number);
+/** Netem delays (ms each way); `10/ssai0` runs that delay with net.ipv4.tcp_slow_start_after_idle=0. */
+const DELAYS = (argValue('--delays') ?? '0,10,10/ssai0').split(',').map((x) => ({ label: x, delayMs: Number(x.split('/')[0]), noSlowStartAfterIdle: x.endsWith('/ssai0') }));
+const SSAI = '/proc/sys/net/ipv4/tcp_slow_start_after_idle';
 const KEY = [0xa1n, 0xb2n];
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -160,7 +165,9 @@ async function main() {
   };
 
   const byDelay = [];
-  for (const delayMs of DELAYS) {
+  const ssaiDefault = fs.readFileSync(SSAI, 'utf8').trim();
+  for (const { label, delayMs, noSlowStartAfterIdle } of DELAYS) {
+    fs.writeFileSync(SSAI, noSlowStartAfterIdle ? '0' : ssaiDefault);
     await lab.setNetem({ delayMs });
     await setUp(holder);
     const rtt = await roundTrip();
@@ -174,7 +181,12 @@ async function main() {
         libFanout: await step(libFanout),
         libFanoutAfterQdiscChange: await step(libFanout, async () => {
           await lab.setNetem({ delayMs: 0 });
-          await setUp(1 - holder);
+          await setUp(holder); // a re-arm with netem off, as the independent harness did
+          await lab.setNetem({ delayMs });
+        }),
+        cFanoutAfterQdiscChange: await step(cFanout, async () => {
+          await lab.setNetem({ delayMs: 0 });
+          await setUp(holder); // a re-arm with netem off, as the independent harness did
           await lab.setNetem({ delayMs });
         }),
         libFanoutFreshProcess: await step(childFanout),
@@ -186,7 +198,9 @@ async function main() {
     const ratio = (/** @type {string} */ a, /** @type {string} */ b) => spread(rows.map((x) => /** @type {any} */ (x)[a].ms / /** @type {any} */ (x)[b].ms));
     const summary = Object.fromEntries(Object.keys(rows[0]).concat('sgPersistLoop').filter((k, i, all) => all.indexOf(k) === i && col(k).length > 0).map((k) => [k, spread(col(k))]));
     byDelay.push({
+      label,
       netemDelayMs: delayMs,
+      tcpSlowStartAfterIdle: Number(fs.readFileSync(SSAI, 'utf8').trim()),
       roundTripMs: rtt,
       rounds: rows,
       ms: summary,
@@ -196,20 +210,21 @@ async function main() {
         fenceToCFanout: ratio('fenceDevices', 'cFanout'),
         fencePathsToCProtocol: ratio('fencePaths', 'cProtocol'),
         libFanoutToCFanout: ratio('libFanout', 'cFanout'),
-        libFanoutAfterQdiscChangeToCFanout: ratio('libFanoutAfterQdiscChange', 'cFanout'),
+        libFanoutAfterQdiscChangeToCFanout: ratio('libFanoutAfterQdiscChange', 'cFanoutAfterQdiscChange'),
         libFanoutFreshProcessToCFanout: ratio('libFanoutFreshProcess', 'cFanout'),
       },
       fencePhasesMedianMs: Object.fromEntries(Object.keys(rows[0].fenceDevices.phases).map((p) => [p, median(rows.map((x) => x.fenceDevices.phases[p]))])),
     });
   }
   for (const side of devs) for (const d of side) await d.close();
+  fs.writeFileSync(SSAI, ssaiDefault);
   await lab.setNetem({ delayMs: 0 });
   await lab.resetReservations();
 
   const result = { when: new Date().toISOString(), luns: sgs[0].length, pathsPerLu: 1, roundsPerDelay: ROUNDS, byDelay };
   const f = (/** @type {{median: number, min: number, max: number}} */ s, d = 1) => `${s.median.toFixed(d)} (${s.min.toFixed(d)}-${s.max.toFixed(d)})`;
   for (const b of byDelay) {
-    console.log(`fence on ${result.luns} LUNs, netem ${b.netemDelayMs} ms each way (round trip ${b.roundTripMs.toFixed(1)} ms), ${ROUNDS} rounds: median (min-max) ms, round trips`);
+    console.log(`fence on ${result.luns} LUNs, netem ${b.netemDelayMs} ms each way, tcp_slow_start_after_idle ${b.tcpSlowStartAfterIdle} (one READ KEYS: ${b.roundTripMs.toFixed(1)} ms), ${ROUNDS} rounds: median (min-max) ms, in round trips`);
     for (const [k, s] of Object.entries(b.ms)) console.log(`  ${k.padEnd(28)} ${f(s).padEnd(24)} ${(/** @type {any} */ (b.roundTrips)[k]).toFixed(1)} RTT`);
     console.log(`  fence() / C protocol          ${f(b.ratios.fenceToCProtocol, 2)}   (goal at 10 ms: <= 1.15)`);
     console.log(`  fence() / C fan-out           ${f(b.ratios.fenceToCFanout, 2)}   (goal at 10 ms: <= 3.5)`);
