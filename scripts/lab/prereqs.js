@@ -18,6 +18,8 @@ const PACKAGES = {
   'open-iscsi': '/usr/sbin/iscsiadm',
   'sg3-utils': '/usr/bin/sg_persist',
   iproute2: '/usr/sbin/tc',
+  // `npm run bench:syscalls` counts system calls per command in the guest
+  strace: '/usr/bin/strace',
   kmod: '/usr/sbin/modprobe',
   gcc: '/usr/bin/gcc',
   // LVM shared VGs for the service tests (lvmlockd in test mode inside the guest)
