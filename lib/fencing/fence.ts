@@ -8,7 +8,7 @@
  *              in flight together. Two nodes fencing each other both start at
  *              the arbiter LU; the device serialises them and the loser's
  *              preempt gets RESERVATION CONFLICT (its key is gone by then).
- *              A check finds our key registered everywhere (our key missing
+ *              A check makes sure our key is registered (our key missing
  *              while other keys are registered means another node fenced us:
  *              fence stops and reports `lost`; an LU with no registrations at
  *              all just fails) and tells which LUs still have the victim (victim
@@ -28,7 +28,8 @@
  * a device server refuses every PR OUT but REGISTER from an I_T nexus that is
  * not registered, and a PREEMPT whose reservation key is not the nexus's key,
  * with RESERVATION CONFLICT, and changes nothing (SPC-4's PERSISTENT RESERVE
- * OUT rules; LIO and tgt do so, pinned by the lab's pr-actions tests). So the
+ * OUT rules; LIO and tgt do so: test/lab/fencing.test.ts fences again once the
+ * victim is gone, and has a fenced node try to fence back, on both). So the
  * device checks our registration itself, atomically with the preempt, where
  * the READ KEYS before it was a read that could be stale by the time the
  * preempt arrived. A RESERVATION CONFLICT is explained by one READ KEYS
