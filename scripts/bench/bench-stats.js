@@ -1,12 +1,28 @@
 // @ts-check
 'use strict';
 /**
- * Shared by the benchmarks: medians with their spread, command-line options, and
- * JSON output (`--json FILE`, plus a copy in the lab run directory when inside the
+ * Shared by the benchmarks: the C reference programs (compiled on demand), medians
+ * with their spread, command-line options, and JSON output (`--json FILE`, plus a copy in the lab run directory when inside the
  * lab) so runs can be tracked and plotted.
  */
 const fs = require('node:fs');
 const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * The C reference program scripts/bench/NAME.c, compiled into .lab/NAME when missing
+ * or older than its source. Returns its path.
+ * @param {string} name
+ */
+function cProgram(name) {
+  const out = path.join(ROOT, '.lab', name);
+  const src = path.join(__dirname, `${name}.c`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  if (!fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs) execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', out, src]);
+  return out;
+}
 
 /** The median (the upper one for an even count). @param {number[]} xs */
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -33,4 +49,4 @@ function writeJson(name, result) {
   return json;
 }
 
-module.exports = { median, spread, argValue, writeJson };
+module.exports = { cProgram, median, spread, argValue, writeJson };

@@ -16,7 +16,7 @@
  *
  * Prints a table and writes JSON to $SCSI_PR_LAB_RUN/bench.json (and --json FILE).
  */
-const fs = require('node:fs');
+
 const path = require('node:path');
 const { execFileSync, spawnSync } = require('node:child_process');
 
@@ -24,20 +24,11 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const pr = require(path.join(ROOT, 'dist'));
 const { loadNative } = require(path.join(ROOT, 'dist', 'transport', 'native.js'));
 const lab = require(path.join(ROOT, 'scripts', 'lab', 'guest-tools.js'));
-const { writeJson } = require('./bench-stats.js');
+const { cProgram, writeJson } = require('./bench-stats.js');
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const LAT_ITER = Number(process.env.BENCH_LAT_ITER ?? 2000);
 
-/** Compile a reference C program into .lab/ (once). @param {string} name */
-function cProgram(name) {
-  const out = path.join(ROOT, '.lab', name);
-  const src = path.join(__dirname, `${name}.c`);
-  if (!fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs) {
-    execFileSync('gcc', ['-O2', '-Wall', '-o', out, src]);
-  }
-  return out;
-}
 
 /** @param {number[]} xs */
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

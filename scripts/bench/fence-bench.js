@@ -36,13 +36,13 @@
  */
 const fs = require('node:fs');
 const path = require('node:path');
-const { execFileSync, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const pr = require(path.join(ROOT, 'dist'));
 const { fence } = require(path.join(ROOT, 'dist', 'fencing', 'fence.js'));
 const lab = require(path.join(ROOT, 'scripts', 'lab', 'guest-tools.js'));
-const { median, spread, argValue, writeJson } = require('./bench-stats.js');
+const { cProgram, median, spread, argValue, writeJson } = require('./bench-stats.js');
 
 const ROUNDS = Number(argValue('--rounds') ?? process.env.BENCH_ROUNDS ?? 7);
 /** Netem delays (ms each way); `10/ssai0` runs that delay with net.ipv4.tcp_slow_start_after_idle=0. */
@@ -51,13 +51,6 @@ const SSAI = '/proc/sys/net/ipv4/tcp_slow_start_after_idle';
 const KEY = [0xa1n, 0xb2n];
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
-/** Compile a reference C program into .lab/ (once per source change). @param {string} name */
-function cProgram(name) {
-  const out = path.join(ROOT, '.lab', name);
-  const src = path.join(__dirname, `${name}.c`);
-  if (!fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs) execFileSync('gcc', ['-O2', '-Wall', '-o', out, src]);
-  return out;
-}
 
 /** The fresh-process fan-out: a child that opens the devices, preempts everywhere once, prints its own time. */
 const CHILD = `

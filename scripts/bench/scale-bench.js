@@ -42,6 +42,7 @@ const { execFileSync, spawn } = require('node:child_process');
 const ROOT = path.resolve(__dirname, '..', '..');
 const pr = require(path.join(ROOT, 'dist'));
 const { fence } = require(path.join(ROOT, 'dist', 'fencing', 'fence.js'));
+const { cProgram } = require('./bench-stats.js');
 const lab = require(path.join(ROOT, 'scripts', 'lab', 'guest-tools.js'));
 const { renderFenceScalingSvg } = require('./plot-svg.js');
 
@@ -94,14 +95,6 @@ const median = (xs) => {
 const stats = (xs) => ({ medianMs: round2(median(xs)), minMs: round2(Math.min(...xs)), maxMs: round2(Math.max(...xs)), n: xs.length });
 const round2 = (/** @type {number} */ x) => Math.round(x * 100) / 100;
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-
-/** Compile a C reference next to the lab's other build products (as fence-bench does). */
-function cProgram(/** @type {string} */ name) {
-  const out = path.join(ROOT, '.lab', name);
-  const src = path.join(__dirname, `${name}.c`);
-  if (!fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs) execFileSync('gcc', ['-O2', '-Wall', '-o', out, src]);
-  return out;
-}
 
 /**
  * Run a program without blocking the event loop; resolves with its output.

@@ -29,7 +29,7 @@
  */
 const fs = require('node:fs');
 const path = require('node:path');
-const { execFileSync, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const { performance, PerformanceObserver } = require('node:perf_hooks');
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -261,15 +261,6 @@ function cRegion(file) {
 
 // ---- parent ---------------------------------------------------------------------------
 
-/** Compiles a C reference into .lab/ when missing or older than its source. @param {string} name */
-function cProgram(name) {
-  const out = path.join(ROOT, '.lab', name);
-  const src = path.join(__dirname, `${name}.c`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  if (!fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs) execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', out, src]);
-  return out;
-}
-
 /**
  * Runs `cmd` under strace into `file`; throws with its output when it fails.
  * @param {string} file @param {string} cmd @param {string[]} args
@@ -350,6 +341,7 @@ async function main() {
   const mode = arg('--child');
   if (mode) return child(mode, JSON.parse(/** @type {string} */ (arg('--options'))));
 
+  const { cProgram } = require('./bench-stats.js');
   const lab = require(path.join(ROOT, 'scripts', 'lab', 'guest-tools.js'));
   const pr = require(path.join(ROOT, 'dist'));
   const rounds = Number(arg('--rounds', '3'));
