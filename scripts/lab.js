@@ -11,6 +11,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { ensureLabPrereqs, PrereqError, ROOT, LAB_DIR } = require('./lab/prereqs');
+const { ensureNvmeKernel } = require('./lab/nvme-kernel');
 
 const USAGE = `usage: scsi-pr-lab <run|repl|check> [options] [-- command args...]
 
@@ -20,7 +21,11 @@ const USAGE = `usage: scsi-pr-lab <run|repl|check> [options] [-- command args...
 
 options:
   --target T       lio (default: the kernel's LIO target) or tgt (Debian's user-space tgtd 1.0.85;
-                   lab LUN i is tgt LUN i+1, tgt's LUN 0 being its controller LUN)
+                   lab LUN i is tgt LUN i+1, tgt's LUN 0 being its controller LUN), or nvmet: the NVMe
+                   lab, a QEMU guest (software emulation) with a Debian kernel >= 6.19 fetched at set-up,
+                   the kernel's NVMe target over the loop transport with --luns namespaces (lab namespace
+                   i is NSID i+1) and one host NQN + controller per node and path (/dev/nvme<C>n<N>,
+                   /dev/ng<C>n<N>); --sg-only, --cmdsn-depth, --delay-ms, --loss-pct, --dbroot do not apply
   --nodes N        initiator nodes, 1-8 (default 2); node i logs in as iqn …:node<i>
   --luns L         LUNs, 1-256 with LIO, 1-64 with tgt (default 4): rd_mcp backstores, unit serial
                    scsiprlab<NNNN>; above 64 use a small --lun-mb (256 LUNs x 2 paths x 2 nodes = 1024
@@ -42,8 +47,9 @@ options:
   --verbose        show the guest console (kernel, set-up) as it boots
   --json           with check: print the result as JSON
 
-Inside the guest: SCSI_PR_LAB=1, LAB_TARGET=lio|tgt, SCSI_PR_LAB_MAP=<map.json> (node -> LUN -> sd/sg),
-LAB_N<node>_L<lun>_SG / _SD per device (_P<path> suffix for paths > 0), and
+Inside the guest: SCSI_PR_LAB=1, LAB_TARGET=lio|tgt|nvmet, SCSI_PR_LAB_MAP=<map.json> (node -> LUN -> sd/sg;
+nvmet: node -> namespace -> block/generic), LAB_N<node>_L<lun>_SG / _SD per device (nvmet:
+LAB_N<node>_NS<ns> and LAB_N<node>_NS<ns>_NG) (_P<path> suffix for paths > 0), and
 scripts/lab/guest-tools.js for logout/login, LUN remove/restore, portal down/up, netem.
 Exit status: the command's; 123 the guest rebooted (reboot(2) ended the command; the
 second boot halted at once); 124 guest timed out; 125 the lab could not start.`;
@@ -57,13 +63,15 @@ second boot halted at once); 124 guest timed out; 125 the lab could not start.`;
  */
 const LIO_MAX_LUNS = 256;
 const TGT_MAX_LUNS = 64;
+/** Most namespaces the NVMe lab builds (one nvmet subsystem; never measured beyond). */
+const NVMET_MAX_LUNS = 64;
 
 /** Exit status of a run whose guest rebooted: UML booted it again and guest-init.sh halted that boot. */
 const REBOOTED = 123;
 
 /**
  * @typedef {object} LabOptions
- * @property {'lio'|'tgt'} [target]  the iSCSI target implementation (default 'lio')
+ * @property {'lio'|'tgt'|'nvmet'} [target]  the target implementation (default 'lio'); nvmet is the NVMe lab (QEMU)
  * @property {number} [nodes]
  * @property {number} [luns]
  * @property {number} [paths]
@@ -103,13 +111,18 @@ const FORWARD_ENV = /^(PATH|CI|TERM|LANG|LC_\w+|NODE_\w+|SCSI_PR_\w+|VITEST\w*|F
  */
 async function runLab(o, argv) {
   const target = o.target ?? 'lio';
-  if (target !== 'lio' && target !== 'tgt') throw new RangeError(`--target must be lio or tgt, got ${target}`);
+  if (target !== 'lio' && target !== 'tgt' && target !== 'nvmet') throw new RangeError(`--target must be lio, tgt or nvmet, got ${target}`);
+  if (target === 'nvmet') {
+    const notNvme = [['sgOnly', '--sg-only'], ['cmdsnDepth', '--cmdsn-depth'], ['delayMs', '--delay-ms'], ['lossPct', '--loss-pct'], ['dbroot', '--dbroot']]
+      .filter(([k]) => /** @type {any} */ (o)[k] !== undefined && /** @type {any} */ (o)[k] !== false && /** @type {any} */ (o)[k] !== 0);
+    if (notNvme.length > 0) throw new RangeError(`${notNvme.map(([, f]) => f).join(', ')}: not an option of the NVMe lab (--target nvmet): it has no iSCSI, no network and no LIO`);
+  }
   if (target === 'tgt' && o.dbroot) throw new RangeError('--dbroot is LIO\'s APTPL store: tgt 1.0.85 refuses APTPL, so --dbroot needs --target lio');
   const nodes = checkInt('nodes', o.nodes ?? 2, 1, 8);
   if (target === 'tgt' && Number.isInteger(o.luns) && /** @type {number} */ (o.luns) > TGT_MAX_LUNS && /** @type {number} */ (o.luns) <= LIO_MAX_LUNS) {
     throw new RangeError(`--luns ${o.luns}: the tgt lab builds at most ${TGT_MAX_LUNS} LUNs; up to ${LIO_MAX_LUNS} needs --target lio`);
   }
-  const luns = checkInt('luns', o.luns ?? 4, 1, target === 'tgt' ? TGT_MAX_LUNS : LIO_MAX_LUNS);
+  const luns = checkInt('luns', o.luns ?? 4, 1, target === 'tgt' ? TGT_MAX_LUNS : target === 'nvmet' ? NVMET_MAX_LUNS : LIO_MAX_LUNS);
   const paths = checkInt('paths', o.paths ?? 1, 1, 4);
   const lunMb = checkInt('lun-mb', o.lunMb ?? 8, 1, 1024);
   if (target === 'tgt' && o.cmdsnDepth !== undefined) throw new RangeError('--cmdsn-depth sets LIO\'s CmdSN window: it needs --target lio');
@@ -124,11 +137,12 @@ async function runLab(o, argv) {
   if (!(lossPct >= 0 && lossPct <= 100)) throw new RangeError('--loss-pct must be 0..100');
   // Above 64 LUNs also 1/4 MB per SCSI device (2 x 256 x 2 devices: sense buffers, sysfs
   // nodes, I/O scheduler requests: 570 MB used of 2 GB at 1 MB per LUN, 56 MB left of 640).
-  const memMb = checkInt('mem', o.memMb ?? 384 + luns * lunMb + (luns > 64 ? Math.ceil((nodes * luns * paths) / 4) : 0), 128, 16384);
+  const memMb = checkInt('mem', o.memMb ?? (target === 'nvmet' ? 1024 : 384) + luns * lunMb + (luns > 64 ? Math.ceil((nodes * luns * paths) / 4) : 0), 128, 16384);
   const timeoutS = o.timeoutS ?? 600;
   if (!o.interactive && argv.length === 0) throw new RangeError('nothing to run: give a command after --');
 
-  const { shim, kernel } = ensureLabPrereqs();
+  const { shim } = ensureLabPrereqs();
+  const nvmeKernel = target === 'nvmet' ? ensureNvmeKernel() : undefined;
   const id = `${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
   const runDir = path.join(LAB_DIR, 'runs', id);
   fs.mkdirSync(runDir, { recursive: true });
@@ -141,6 +155,8 @@ async function runLab(o, argv) {
     LAB_DELAY_MS: delayMs, LAB_LOSS_PCT: lossPct, LAB_DBROOT: o.dbroot ? path.resolve(o.dbroot) : '',
     LAB_TARGET_IQN: 'iqn.2003-01.org.linux-iscsi.scsi-pr-lab:target',
     LAB_INITIATOR_PREFIX: 'iqn.2026-11.org.scsi-pr.lab:node',
+    LAB_SUBSYS_NQN: 'nqn.2026-12.org.scsi-pr.lab:subsys', LAB_HOST_NQN_PREFIX: 'nqn.2026-12.org.scsi-pr.lab:node',
+    LAB_NVME_MODULES: nvmeKernel?.modules ?? '',
     LAB_SCRIPTS: path.join(ROOT, 'scripts', 'lab'), LAB_ROOT: ROOT,
     LAB_INTERACTIVE: o.interactive ? '1' : '',
     LAB_HOST_TTY: process.stdout.isTTY && !o.onOutput ? '1' : '',
@@ -158,19 +174,24 @@ async function runLab(o, argv) {
   ].join('\n') + '\n');
 
   const umid = `scsi-pr-lab-${id}`;
-  const args = [
-    `mem=${memMb}M`, 'rootfstype=hostfs', 'rootflags=/', 'rw',
-    `init=${path.join(ROOT, 'scripts', 'lab', 'guest-init.sh')}`,
-    `LAB_RUN=${runDir}`, `umid=${umid}`, o.verbose ? 'loglevel=6' : 'loglevel=1',
-    'con=null', o.interactive ? 'con0=fd:0,fd:1' : 'con0=null,fd:1',
-  ];
   const started = Date.now();
-  const child = spawn('/usr/bin/linux.uml', args, {
-    cwd: runDir,
-    env: { ...process.env, LD_PRELOAD: shim, TMPDIR: fs.existsSync('/dev/shm') ? '/dev/shm' : '/tmp' },
-    stdio: [o.interactive ? 'inherit' : 'ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const child = nvmeKernel
+    ? spawn('qemu-system-x86_64', qemuArgs(nvmeKernel, runDir, memMb, o), {
+      cwd: runDir,
+      stdio: [o.interactive ? 'inherit' : 'ignore', 'pipe', 'pipe'],
+      detached: true,
+    })
+    : spawn('/usr/bin/linux.uml', [
+      `mem=${memMb}M`, 'rootfstype=hostfs', 'rootflags=/', 'rw',
+      `init=${path.join(ROOT, 'scripts', 'lab', 'guest-init.sh')}`,
+      `LAB_RUN=${runDir}`, `umid=${umid}`, o.verbose ? 'loglevel=6' : 'loglevel=1',
+      'con=null', o.interactive ? 'con0=fd:0,fd:1' : 'con0=null,fd:1',
+    ], {
+      cwd: runDir,
+      env: { ...process.env, LD_PRELOAD: shim, TMPDIR: fs.existsSync('/dev/shm') ? '/dev/shm' : '/tmp' },
+      stdio: [o.interactive ? 'inherit' : 'ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
   const consoleLog = fs.createWriteStream(path.join(runDir, 'console.log'));
   // UML puts the host terminal in raw mode for an interactive guest: give it CR LF.
   const out = o.onOutput ?? (o.interactive ? (s) => process.stdout.write(s.replace(/\n/g, '\r\n')) : (s) => process.stdout.write(s));
@@ -235,6 +256,26 @@ async function runLab(o, argv) {
   return { ...base, status: 125, reason: `${why}\n--- guest console (last lines) ---\n${tail}\n--- guest set-up log: ${path.join(runDir, 'guest.log')}` };
 }
 
+/**
+ * The NVMe lab's QEMU command line: software emulation (no KVM here), two vCPUs,
+ * the host's root shared over virtio-9p, the serial port as the console on stdio.
+ * @param {{vmlinuz: string, initrd: string}} k @param {string} runDir @param {number} memMb @param {LabOptions} o
+ */
+function qemuArgs(k, runDir, memMb, o) {
+  const cmdline = [
+    'console=ttyS0', 'panic=-1', o.verbose ? 'loglevel=6' : 'quiet loglevel=1',
+    `lab_init=${path.join(ROOT, 'scripts', 'lab', 'guest-nvme-init.sh')}`, `lab_run=${runDir}`,
+  ].join(' ');
+  return [
+    '-machine', 'q35', '-accel', 'tcg,thread=multi', '-smp', '2', '-m', String(memMb), '-no-reboot',
+    '-display', 'none', '-serial', o.interactive ? 'mon:stdio' : 'stdio', '-monitor', 'none',
+    '-kernel', k.vmlinuz, '-initrd', k.initrd, '-append', cmdline,
+    '-fsdev', 'local,id=hostroot,path=/,security_model=passthrough,multidevs=remap',
+    '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
+    '-nic', 'none',
+  ];
+}
+
 /** @param {string} f @param {string} d */
 function readOr(f, d) {
   try { return fs.readFileSync(f, 'utf8').trim(); } catch { return d; }
@@ -264,7 +305,7 @@ function parseArgs(argv) {
     switch (a) {
       case '--target': {
         const t = v();
-        if (t !== 'lio' && t !== 'tgt') throw new RangeError(`--target must be lio or tgt, got ${t}`);
+        if (t !== 'lio' && t !== 'tgt' && t !== 'nvmet') throw new RangeError(`--target must be lio, tgt or nvmet, got ${t}`);
         o.target = t;
         break;
       }

@@ -33,6 +33,14 @@ const PACKAGES = {
   pcs: '/usr/sbin/pcs',
   // The second target implementation (`--target tgt`): Debian's user-space iSCSI target
   tgt: '/usr/sbin/tgtd',
+  // The NVMe lab (`--target nvmet`): a QEMU guest with a newer Debian kernel (scripts/lab/nvme-kernel.js
+  // fetches it with a private apt configuration), a busybox initramfs (cpio, xz for its modules),
+  // and nvme-cli as the reference peer (`nvme resv-report --eds`)
+  'qemu-system-x86': '/usr/bin/qemu-system-x86_64',
+  'busybox-static': '/bin/busybox',
+  cpio: '/usr/bin/cpio',
+  'xz-utils': '/usr/bin/xz',
+  'nvme-cli': '/usr/sbin/nvme',
 };
 
 class PrereqError extends Error {}
