@@ -8,6 +8,9 @@
 //     .close()                                        stop polling; call before closeDevice
 //   sgIo(fd, cdb, dir, data, sense, ms) -> Promise    ioctl(SG_IO) on the libuv thread pool
 //   sgReset(fd, value) -> Promise                    ioctl(SG_SCSI_RESET) on the libuv thread pool
+//   ioctlBuffer(fd, request, arg, data, offset)      ioctl(fd, request, arg) on the libuv thread pool, after
+//     -> Promise<number>                             writing data's address (u64) into arg at offset;
+//                                                    resolves with the ioctl's return value (>= 0)
 //   rebootNow()                                      reboot(2) RB_AUTOBOOT at once, no sync(2); returns only by throwing
 //
 // Failed system calls throw/reject like Node's fs: Error with code, errno (negative), syscall, path.
@@ -15,6 +18,8 @@
 #include <uv.h>
 
 #include <cerrno>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <fcntl.h>
@@ -383,6 +388,84 @@ Napi::Value SgReset(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// Any ioctl whose argument is one caller-built struct, optionally holding a pointer to a second
+// buffer (linux/pr.h IOC_PR_READ_KEYS' keys_ptr, an NVMe passthrough command's addr). The caller
+// knows the layout; this only places the pointer and keeps both buffers alive until completion.
+class IoctlBufferWorker : public Napi::AsyncWorker {
+ public:
+  IoctlBufferWorker(Napi::Env env, int fd, unsigned long request, Napi::Buffer<unsigned char> arg, Napi::Object dataRef)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fd_(fd), request_(request),
+        argp_(arg.Data()) {
+    arg_ = Napi::Persistent(arg.As<Napi::Object>());
+    if (!dataRef.IsEmpty()) data_ = Napi::Persistent(dataRef);
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    int rc;
+    do {
+      rc = ioctl(fd_, request_, argp_);
+    } while (rc < 0 && errno == EINTR);
+    rc_ = rc;
+    err_ = rc < 0 ? errno : 0;
+  }
+
+  void OnOK() override {
+    if (rc_ < 0) {
+      deferred_.Reject(SyscallError(Env(), err_, "ioctl").Value());
+    } else {
+      deferred_.Resolve(Napi::Number::New(Env(), rc_));
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int fd_;
+  unsigned long request_;
+  void* argp_;
+  int rc_ = 0;
+  int err_ = 0;
+  Napi::ObjectReference arg_;
+  Napi::ObjectReference data_;
+};
+
+Napi::Value IoctlBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsBuffer() ||
+      !(info[3].IsBuffer() || info[3].IsNull()) || !info[4].IsNumber()) {
+    Napi::TypeError::New(env, "expected (fd: number, request: number, arg: Buffer, data: Buffer|null, dataPointerOffset: number)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  // Request numbers are unsigned long; _IOR/_IOWR ones exceed 2^31, so no Int32Value().
+  double request = info[1].As<Napi::Number>().DoubleValue();
+  if (!(request >= 0 && request <= 9007199254740991.0) || std::trunc(request) != request) {
+    Napi::RangeError::New(env, "request must be a non-negative safe integer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto arg = info[2].As<Napi::Buffer<unsigned char>>();
+  Napi::Object dataRef;
+  if (info[3].IsBuffer()) {
+    auto data = info[3].As<Napi::Buffer<unsigned char>>();
+    double offset = info[4].As<Napi::Number>().DoubleValue();
+    if (!(offset >= 0) || std::trunc(offset) != offset || offset + 8 > static_cast<double>(arg.Length())) {
+      Napi::RangeError::New(env, "dataPointerOffset must be an integer with dataPointerOffset + 8 <= arg.length")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uint64_t address = reinterpret_cast<uintptr_t>(data.Data());
+    std::memcpy(arg.Data() + static_cast<size_t>(offset), &address, sizeof address);
+    dataRef = data.As<Napi::Object>();
+  }
+  auto* worker = new IoctlBufferWorker(env, info[0].As<Napi::Number>().Int32Value(),
+                                       static_cast<unsigned long>(static_cast<uint64_t>(request)), arg, dataRef);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 // reboot(2) with RB_AUTOBOOT (LINUX_REBOOT_CMD_RESTART), like fence-agents' fence_scsi_check_hardreboot
 // (libc.reboot(0x1234567)). Deliberately no sync(2) first: it can block for good on I/O to fenced or
 // queueing (no_path_retry queue) devices, which is why a hard reboot is wanted at all. On the JS thread:
@@ -403,6 +486,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgVersion", Napi::Function::New(env, SgVersion));
   exports.Set("sgIo", Napi::Function::New(env, SgIo));
   exports.Set("sgReset", Napi::Function::New(env, SgReset));
+  exports.Set("ioctlBuffer", Napi::Function::New(env, IoctlBuffer));
   exports.Set("rebootNow", Napi::Function::New(env, RebootNow));
   exports.Set("SgPoller", SgPoller::Define(env));
   Napi::Object dir = Napi::Object::New(env);

@@ -2,6 +2,7 @@
  * The one typed view of the native addon (native/addon.cc) and its loader.
  * The addon is syscalls only: open/close, SG_GET_VERSION_NUM, sg v3 async
  * write + uv_poll/read (SgPoller), SG_IO and SG_SCSI_RESET on the thread pool,
+ * one generic buffer ioctl on the thread pool (block PR, NVMe passthrough),
  * and reboot(2) for fence_scsi_pr_check_hardreboot.
  */
 import { join } from 'node:path';
@@ -49,6 +50,23 @@ export interface NativeBinding {
   sgIo(fd: number, cdb: Buffer, direction: number, data: Buffer | null, sense: Buffer, timeoutMs: number): Promise<NativeCompletion>;
   /** ioctl(SG_SCSI_RESET) with `value` (a level of {@link NativeBinding.SG_SCSI_RESET}, optionally | NO_ESCALATE) on the thread pool. */
   sgReset(fd: number, value: number): Promise<void>;
+  /**
+   * ioctl(fd, request, arg) on the libuv thread pool, for ioctls whose argument
+   * is one struct the caller lays out in `arg` (e.g. linux/pr.h's IOC_PR_*).
+   * When `data` is a Buffer, its address is first written into `arg` at
+   * `dataPointerOffset` as a native-endian u64 (a struct's `keys_ptr` / `addr`
+   * field); both buffers are kept alive until the call completes, and the
+   * kernel may write into either.
+   *
+   * Resolves with the ioctl's return value when it is >= 0: 0, or a positive
+   * value some ioctls return on purpose (block PR ioctls: a `pr_status` such as
+   * 0x18; NVMe passthrough: the NVMe status). Rejects with a
+   * {@link NativeSyscallError} (`syscall: 'ioctl'`) when it returns -1.
+   * Throws a TypeError for arguments of the wrong type, and a RangeError when
+   * `request` is not a non-negative safe integer or, with `data`,
+   * `dataPointerOffset + 8 > arg.length`.
+   */
+  ioctlBuffer(fd: number, request: number, arg: Buffer, data: Buffer | null, dataPointerOffset: number): Promise<number>;
   /**
    * reboot(2) with RB_AUTOBOOT (LINUX_REBOOT_CMD_RESTART) at once, on the calling
    * thread, with no sync(2) first (it can hang on fenced devices; fence-agents'
