@@ -17,7 +17,8 @@ mount -t sysfs sysfs /sys
 mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 # the guest clock from boot: the same origin as the UML lab's (kernel start)
 ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
-poweroff_now() { sync; echo o >/proc/sysrq-trigger; sleep 60; }
+# sleep is started first: once the power-off begins, no new program can be exec'd from the 9p root
+poweroff_now() { sync; sleep 60 & echo o >/proc/sysrq-trigger; wait; }
 fail() {
   echo "lab: set-up failed: $*" >&2
   echo "setup-failed: $*" >"$RUN/status"
