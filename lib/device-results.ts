@@ -12,8 +12,9 @@ import type { ResolvedDevicePath } from './transport/device-path';
 /** What was opened, and how commands reach it. */
 export interface DeviceInfo extends ResolvedDevicePath {
   /** 'sg-async': sg v3 write/poll/read on /dev/sgN (needs only rw access to the node);
-   *  'sg-io-ioctl': SG_IO on the block device (needs CAP_SYS_RAWIO for PR commands). */
-  transport: 'sg-async' | 'sg-io-ioctl';
+   *  'sg-io-ioctl': SG_IO on the block device (needs CAP_SYS_RAWIO for PR commands);
+   *  'nvme-passthru': an NVMe namespace, reservations through NVME_IOCTL_IO_CMD (see nvme/nvme-device.ts). */
+  transport: 'sg-async' | 'sg-io-ioctl' | 'nvme-passthru';
   /** sg driver version (e.g. 30536), for sg nodes. */
   sgVersion?: number;
 }

@@ -340,14 +340,23 @@ export class Device implements AsyncDisposable {
 }
 
 /**
- * Open a SCSI device for persistent reservations. `path` may be `/dev/sgN`,
- * `/dev/sdX` (mapped to its sg node when there is one) or a symlink such as
- * `/dev/disk/by-id/wwn-…`. Rejects with DeviceError / SyscallError naming the
+ * Open a SCSI device or an NVMe namespace for persistent reservations. `path`
+ * may be `/dev/sgN`, `/dev/sdX` (mapped to its sg node when there is one), an
+ * NVMe namespace `/dev/nvme0n1` or `/dev/ng0n1` (an {@link NvmeDevice}: the same
+ * PR methods through NVMe reservations), or a symlink such as `/dev/disk/by-id/wwn-…`. Rejects with DeviceError / SyscallError naming the
  * path and the reason; nothing is sent to the device by open itself.
  */
 export async function open(path: string, options: OpenOptions = {}): Promise<Device> {
   // (validation, path resolution and open(2) are synchronous; nothing is sent to the device)
   const { retries, interface: want } = checkOpenOptions(options);
+  if (typeof path === 'string' && path.length > 0 && !path.includes('\0')) {
+    // Loaded here, not at the top: nvme-device.ts extends Device (a cycle at load time otherwise).
+    const nvme = await import('./nvme/nvme-device');
+    if (nvme.isNvmeNamespacePath(path)) {
+      if (want !== 'auto') throw new DeviceError('ERR_NOT_SCSI', `${path} is an NVMe namespace: interface '${want}' is a SCSI choice (leave it 'auto')`, { path });
+      return nvme.openNvmeNamespace(path, loadNative(), { ...options, retries });
+    }
+  }
   let resolved = resolveDevicePath(path);
   if (want === 'sg' && resolved.via !== 'sg') throw new DeviceError('ERR_NO_SG_NODE', `${path} has no sg node (load the sg module, or use interface: 'block')`, { path });
   if (want === 'block' && resolved.via !== 'block') {

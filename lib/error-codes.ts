@@ -55,6 +55,10 @@ export const ErrorCodes = Object.freeze({
   ERR_MALFORMED_RESPONSE: 'ERR_MALFORMED_RESPONSE',
   /** `DeviceClosedError`: the device was closed while the command was pending, or used after close. */
   ERR_DEVICE_CLOSED: 'ERR_DEVICE_CLOSED',
+  /** `NvmeStatusError`: an NVMe command completed with a status other than success, reservation conflict or a path error. */
+  ERR_NVME_STATUS: 'ERR_NVME_STATUS',
+  /** `KernelFeatureError`: the running kernel lacks an interface the call needs (e.g. IOC_PR_READ_KEYS, Linux 6.19). */
+  ERR_KERNEL_TOO_OLD: 'ERR_KERNEL_TOO_OLD',
 
   // ---- an argument was refused before any I/O (ArgumentTypeError / ArgumentRangeError)
   /** A reservation key is not a 64-bit key (or is 0 where a key is needed). */

@@ -22,6 +22,12 @@
 export { open, Device, DEFAULT_TIMEOUT_MS } from './device';
 export type { OpenOptions, CallOptions, CallReport, DeviceInfo, PrOutResult, InquiryResult, Capacity, ExecuteRequest, ExecuteResult } from './device';
 export type { DataDirection, ResetLevel } from './transport/scsi-transport';
+// ---- NVMe namespaces (open('/dev/nvme0n1') returns an NvmeDevice) -----------
+export { NvmeDevice } from './nvme/nvme-device';
+export type { NamespaceIdentity } from './nvme/namespace-identity';
+export type { NvmeReservationStatus, NvmeRegistrant } from './nvme/reservation-report';
+export { NvmeStatusError } from './nvme/nvme-status';
+export { KernelFeatureError } from './block-pr/kernel-feature-error';
 export type { Designator, DesignatorAssociation, DesignatorType } from './scsi/inquiry';
 export {
   readKeys,

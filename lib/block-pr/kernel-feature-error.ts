@@ -2,7 +2,6 @@
  * The running kernel lacks an interface the operation needs (e.g. the block
  * PR ioctls IOC_PR_READ_KEYS / IOC_PR_READ_RESERVATION before Linux 6.19).
  */
-import type { ErrorCode } from '../error-codes';
 import { type ErrorContext, ScsiPrError, type SyscallError } from '../errors';
 
 /** The kernel is too old for the operation: it refused the request as unknown (ENOTTY). */
@@ -15,7 +14,7 @@ export class KernelFeatureError extends ScsiPrError {
   readonly syscall?: string;
   /** Raised by scsi-pr; public so that wrappers and tests can make one. `cause` is the SyscallError the kernel's refusal came as. */
   constructor(message: string, requirement: string, context: ErrorContext = {}, cause?: SyscallError) {
-    super('ERR_KERNEL_TOO_OLD' as ErrorCode, message, context, cause === undefined ? undefined : { cause });
+    super('ERR_KERNEL_TOO_OLD', message, context, cause === undefined ? undefined : { cause });
     this.requirement = requirement;
     if (cause !== undefined) {
       this.errno = cause.errno;

@@ -1,13 +1,15 @@
 /**
  * The logical units behind a list of devices, for multi-device operations
  * (fence, unfence, status): paths are opened, grouped by LU (WWN from sysfs,
- * else INQUIRY VPD 0x83, else the path), ordered deterministically by WWN, and
+ * else INQUIRY VPD 0x83, else the path; an NVMe namespace by its NGUID, EUI-64
+ * or UUID), ordered deterministically by WWN, and
  * commands are tried on each LU's paths in turn when a path fails.
  */
 import { Device, open, type OpenOptions } from '../device';
 import { expandDevices, sysfsWwid } from '../transport/device-expansion';
 import { DeviceClosedError, ScsiPrError, SyscallError, TimeoutError, TransportError } from '../errors';
 import { ArgumentTypeError } from '../invalid-argument';
+import { NvmeDevice } from '../nvme/nvme-device';
 
 /** One logical unit and the paths (I_T nexuses) through which this host sees it. */
 export interface LogicalUnit {
@@ -64,6 +66,8 @@ const SG_NODE = /^\/dev\/sg\d+$/;
 const wwnCache = new WeakMap<Device, string | null>();
 
 function wwnOfDevice(d: Device): string | undefined {
+  // An NVMe namespace: its NGUID / EUI-64 / UUID (the same for every node's controller).
+  if (d instanceof NvmeDevice) return d.identity.wwn;
   let w = wwnCache.get(d);
   if (w === undefined) {
     w = (d.info.sgPath && sysfsWwid(d.info.sgPath)) || (d.info.blockPath && sysfsWwid(d.info.blockPath)) || null;

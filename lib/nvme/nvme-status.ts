@@ -10,7 +10,7 @@
  * driver also synthesizes path-related statuses itself (0x370 host path error,
  * 0x371 command aborted by host) when a transport fails.
  */
-import type { ErrorCode, ErrorCodes } from '../error-codes';
+import type { ErrorCodes } from '../error-codes';
 import { type ErrorContext, ScsiPrError } from '../errors';
 import { ArgumentRangeError, describeValue } from '../invalid-argument';
 
@@ -182,7 +182,7 @@ export function classifyNvmeStatus(status: number | DecodedNvmeStatus): NvmeStat
 export type NvmeStatusErrorCode =
   | typeof ErrorCodes.ERR_RESERVATION_CONFLICT
   | typeof ErrorCodes.ERR_TRANSPORT
-  | 'ERR_NVME_STATUS';
+  | typeof ErrorCodes.ERR_NVME_STATUS;
 
 /** Error code of a non-success status class. */
 export function nvmeStatusErrorCode(cls: NvmeStatusClass): NvmeStatusErrorCode {
@@ -193,7 +193,7 @@ export function nvmeStatusErrorCode(cls: NvmeStatusClass): NvmeStatusErrorCode {
 
 /** An NVMe command completed with a status other than SUCCESS. */
 export class NvmeStatusError extends ScsiPrError {
-  declare readonly code: ErrorCode;
+  declare readonly code: NvmeStatusErrorCode;
   /** The 15-bit status the passthrough ioctl returned. */
   readonly status: number;
   /** Status Code Type. */
@@ -216,7 +216,7 @@ export class NvmeStatusError extends ScsiPrError {
     const cls = classifyNvmeStatus(d);
     if (cls === 'ok') throw new ArgumentRangeError('ERR_INVALID_OPTION', 'NvmeStatusError needs a non-success status');
     // 'ERR_NVME_STATUS' is not in error-codes.ts yet; the cast goes once it is.
-    super(nvmeStatusErrorCode(cls) as ErrorCode, message, context);
+    super(nvmeStatusErrorCode(cls), message, context);
     this.status = d.status;
     this.sct = d.sct;
     this.sc = d.sc;

@@ -154,6 +154,7 @@ export function parseTransportId(text: string): TransportId {
  * @throws ArgumentTypeError / ArgumentRangeError (`ERR_INVALID_TRANSPORT_ID`) for an invalid TransportID.
  */
 export function formatTransportId(id: TransportId | Buffer): string {
+  if (!(id instanceof Uint8Array) && id?.protocol === 'nvme') return `nvme host ${id.hostId}`;
   const encoded = encodeTransportId(id); // validates
   const t = id instanceof Uint8Array ? (tryDecode(encoded, 0) as { id: TransportId }).id : id;
   const h64 = (v: bigint): string => '0x' + v.toString(16).padStart(16, '0');
@@ -170,6 +171,8 @@ export function formatTransportId(id: TransportId | Buffer): string {
       return t.isid === undefined ? `iscsi ${t.name}` : `iscsi ${t.name}${ISID_SEPARATOR}${t.isid.toLowerCase()}`;
     case 'sas':
       return `sas ${h64(t.sasAddress)}`;
+    case 'nvme':
+      return `nvme host ${t.hostId}`;
     case 'sop':
       return `sop 0x${t.routingId.toString(16).padStart(4, '0')}`;
     case 'unknown':

@@ -99,8 +99,22 @@ export interface UnknownTransportId {
   raw: Buffer;
 }
 
+/**
+ * Not a SCSI TransportID: how an NVMe namespace's Reservation Report names a
+ * registrant (`NvmeDevice.readFullStatus`): its 128-bit Host Identifier and the
+ * controller ID (0xffff under the dynamic controller model). Never encoded.
+ */
+export interface NvmeHostTransportId {
+  protocol: 'nvme';
+  /** Host Identifier, lowercase hex (32 digits from the extended data structure). */
+  hostId: string;
+  /** Controller ID (CNTLID). */
+  controllerId: number;
+}
+
 /** A decoded TransportID; discriminated on `protocol`. */
 export type TransportId =
+  | NvmeHostTransportId
   | FcpTransportId
   | SpiTransportId
   | SbpTransportId
@@ -129,6 +143,7 @@ export function lastIsidSeparator(text: string): number {
 }
 
 const ALLOWED_FIELDS: Readonly<Record<TransportId['protocol'], readonly string[]>> = {
+  nvme: ['hostId', 'controllerId'],
   fcp: ['nPortName'],
   spi: ['scsiAddress', 'relativePortId'],
   sbp: ['eui64'],
@@ -241,6 +256,7 @@ export function encodeTransportId(id: TransportId | Buffer): Buffer {
     throw invalidType(`TransportID must be an object with a protocol field or a Buffer; received ${typeOf(id)}`);
   }
   const protocol = (id as { protocol?: unknown }).protocol;
+  if (protocol === 'nvme') throw invalid('an NVMe host (protocol nvme) is not a SCSI TransportID and has no encoding');
   if (typeof protocol !== 'string' || !Object.prototype.hasOwnProperty.call(ALLOWED_FIELDS, protocol)) {
     throw invalid(
       `TransportID protocol ${typeof protocol === 'string' ? quote(protocol) : typeOf(protocol)} is not one of ` +
@@ -290,6 +306,8 @@ export function encodeTransportId(id: TransportId | Buffer): Buffer {
       buf[0] = ProtocolId.SAS;
       buf.writeBigUInt64BE(checkU64(t.sasAddress, 'sas', 'sasAddress'), 4);
       return buf;
+    case 'nvme':
+      throw invalid('an NVMe host (protocol nvme) is not a SCSI TransportID and has no encoding');
     case 'sop':
       buf[0] = ProtocolId.SOP;
       buf.writeUInt16BE(checkU16(t.routingId, 'sop', 'routingId'), 2);

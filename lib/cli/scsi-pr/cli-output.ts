@@ -131,6 +131,8 @@ export function formatTransportIdLines(id: TransportId, lead: string): string {
       return out + `${l2}SAS address: 0x${id.sasAddress.toString(16)}\n`;
     case 'sop':
       return out + `${l2}SOP Routing ID: ${hex(id.routingId)}\n`;
+    case 'nvme':
+      return `${lead}NVMe host (not a SCSI TransportID):\n${l2}Host Identifier: ${id.hostId}\n${l2}Controller ID: ${hex(id.controllerId)}\n`;
     case 'unknown': {
       if (id.protocolId === 0xf) return out + `${l2}No specified protocol\n`;
       const name = UNKNOWN_PROTOCOL_NAMES[id.protocolId];

@@ -114,6 +114,11 @@ export class FakeNative implements NativeBinding {
     throw syscallError('EPERM', -1, 'reboot');
   }
 
+  /** No block-PR or NVMe ioctl in these tests: rejects like the addon on a non-block fd. */
+  ioctlBuffer(): Promise<number> {
+    return Promise.reject(syscallError('ENOTTY', -25, 'ioctl'));
+  }
+
   sgReset(fd: number, value: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.resets.push({ fd, value, resolve, reject });
