@@ -205,6 +205,7 @@ export class NvmeDevice extends Device {
   private nvmeOptions<T extends object>(method: PrOutMethod, options: T & CallOptions): [T, CallOptions] {
     const [prOptions, call] = splitCallOptions(options, method);
     prOutRequest(method, prOptions);
+    if (this.closing) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path });
     for (const scsiOnly of ['allTargetPorts', 'transportIds']) {
       const v = (prOptions as Record<string, unknown>)[scsiOnly];
       if (v !== undefined && v !== false) throw new ArgumentRangeError('ERR_INVALID_OPTION', `${method}: ${scsiOnly} is a SCSI option; ${this.path} is an NVMe namespace (a host's registration covers all its controllers)`);
@@ -228,7 +229,9 @@ export class NvmeDevice extends Device {
         : newKey === 0n
           ? buildReservationRegister({ action: 'unregister', currentKey: key, ...ptpl })
           : buildReservationRegister({ action: 'replace', currentKey: key, newKey, ...ptpl });
-    if (key === 0n && newKey === 0n) return this.done('register', started); // SPC: unregistered, key 0 → nothing to do
+    // SPC: an unregistered nexus registering key 0 does nothing. (A registered host giving key 0 gets a
+    // conflict on SCSI; here nothing is sent and nothing changes either way.)
+    if (key === 0n && newKey === 0n) return this.done('register', started);
     await this.passthru('Reservation Register', cmd, call);
     return this.done('register', started);
   }

@@ -47,8 +47,9 @@ export const MAIN_HELP = `Usage: scsi-pr [OPTIONS] DEVICE              (one devi
        scsi-pr fence|unfence|status ... --lvm [VG...]    (shared LVM VGs)
        scsi-pr service start|stop|status [--key K] [--vg VG]...
 
-DEVICE is /dev/sgN, /dev/sdX or a symlink (/dev/disk/by-id/...); a disk is
-used through its sg node. Keys are hex (1-16 digits, 0x optional).
+DEVICE is /dev/sgN, /dev/sdX, an NVMe namespace (/dev/nvmeXnY, /dev/ngXnY: NVMe
+reservations, same options) or a symlink (/dev/disk/by-id/...); a disk is used
+through its sg node. Keys are hex (1-16 digits, 0x optional).
 
 PR IN (the default is --read-keys):
   -i, --in                    PR IN
