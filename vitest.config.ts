@@ -38,6 +38,17 @@ export default defineConfig({
       },
       {
         test: {
+          // NVMe namespaces (NvmeDevice, block PR ioctls) in the QEMU nvmet lab (`npm run test:lab-nvme`, own lab boot).
+          name: 'lab-nvme',
+          include: ['test/lab-nvme/**/*.test.ts'],
+          environment: 'node',
+          setupFiles: ['test/lab/event-loop-watch.ts'],
+          testTimeout: 900_000,
+          hookTimeout: 900_000,
+        },
+      },
+      {
+        test: {
           // 1000 fence/unfence cycles in one process, fds and RSS sampled (`npm run test:soak`, own lab boot).
           name: 'lab-soak',
           include: ['test/lab-soak/**/*.test.ts'],
