@@ -26,7 +26,8 @@ export type { DataDirection, ResetLevel } from './transport/scsi-transport';
 export { NvmeDevice } from './nvme/nvme-device';
 export type { NamespaceIdentity } from './nvme/namespace-identity';
 export type { NvmeReservationStatus, NvmeRegistrant } from './nvme/reservation-report';
-export { NvmeStatusError } from './nvme/nvme-status';
+export { NvmeStatusError, type NvmeStatusErrorCode, type DecodedNvmeStatus } from './nvme/nvme-status';
+export type { NvmeHostTransportId } from './scsi/transport-id';
 export { KernelFeatureError } from './block-pr/kernel-feature-error';
 export type { Designator, DesignatorAssociation, DesignatorType } from './scsi/inquiry';
 export {

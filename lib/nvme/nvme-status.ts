@@ -10,7 +10,6 @@
  * driver also synthesizes path-related statuses itself (0x370 host path error,
  * 0x371 command aborted by host) when a transport fails.
  */
-import type { ErrorCodes } from '../error-codes';
 import { type ErrorContext, ScsiPrError } from '../errors';
 import { ArgumentRangeError, describeValue } from '../invalid-argument';
 
@@ -179,10 +178,7 @@ export function classifyNvmeStatus(status: number | DecodedNvmeStatus): NvmeStat
  * Codes of {@link NvmeStatusError}: RESERVATION CONFLICT gets the code it has on SCSI
  * devices, a path-related status the code of a transport failure, anything else its own.
  */
-export type NvmeStatusErrorCode =
-  | typeof ErrorCodes.ERR_RESERVATION_CONFLICT
-  | typeof ErrorCodes.ERR_TRANSPORT
-  | typeof ErrorCodes.ERR_NVME_STATUS;
+export type NvmeStatusErrorCode = 'ERR_RESERVATION_CONFLICT' | 'ERR_TRANSPORT' | 'ERR_NVME_STATUS';
 
 /** Error code of a non-success status class. */
 export function nvmeStatusErrorCode(cls: NvmeStatusClass): NvmeStatusErrorCode {

@@ -12,7 +12,7 @@
  *
  * REGCTL counts every registered controller even when the allocation was too
  * small to hold them all: then the result says `truncated` and the caller
- * re-issues with {@link reservationStatusLength} bytes.
+ * re-issues with `reservationStatusLength` bytes.
  */
 import { MalformedResponseError } from '../errors';
 import { ArgumentRangeError, ArgumentTypeError, describeValue } from '../invalid-argument';
@@ -56,7 +56,7 @@ export interface NvmeReservationStatus {
   registeredControllers: number;
   /** PTPLS bit 0: reservations persist through a power loss. */
   ptplState: boolean;
-  /** More controllers are registered than the data holds: re-issue with {@link reservationStatusLength}. */
+  /** More controllers are registered than the data holds: re-issue with `reservationStatusLength`. */
   truncated: boolean;
   /** Which format was parsed. */
   extended: boolean;
