@@ -20,6 +20,7 @@
  * key to preempt (SPC's RESERVATION KEY and SERVICE ACTION RESERVATION KEY).
  */
 import { endianness } from 'node:os';
+import { nvmeRtypeFromScsiType, scsiTypeFromNvmeRtype } from '../nvme/reservation-type-codes';
 
 /** Byte order of the structs: the CPU's. */
 export type Endianness = 'LE' | 'BE';
@@ -65,17 +66,14 @@ export const PrType = Object.freeze({
 /** One of {@link PrType}'s values. */
 export type PrTypeCode = (typeof PrType)[keyof typeof PrType];
 
-const SPC_OF_PR: Readonly<Record<PrTypeCode, number>> = { 1: 1, 2: 3, 3: 5, 4: 6, 5: 7, 6: 8 };
-
 /** The block `pr_type` of an SPC reservation type code (1→1, 3→2, 5→3, 6→4, 7→5, 8→6); undefined for any other value. */
 export function prTypeFromSpc(spcType: number): PrTypeCode | undefined {
-  for (const [pr, spc] of Object.entries(SPC_OF_PR)) if (spc === spcType) return Number(pr) as PrTypeCode;
-  return undefined;
+  return nvmeRtypeFromScsiType(spcType); // enum pr_type is NVMe's RTYPE numbering
 }
 
 /** The SPC reservation type code of a block `pr_type` (1→1, 2→3, 3→5, 4→6, 5→7, 6→8); undefined for any other value. */
 export function spcTypeFromPr(prType: number): number | undefined {
-  return SPC_OF_PR[prType as PrTypeCode];
+  return scsiTypeFromNvmeRtype(prType);
 }
 
 /** Whether `value` is one of the six block `pr_type` values. */

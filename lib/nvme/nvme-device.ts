@@ -213,8 +213,16 @@ export class NvmeDevice extends Device {
     return [prOptions as T, checkCallOptions(call, method)];
   }
 
-  private async done(action: string, started: number): Promise<PrOutResult> {
+  private done(action: string, started: number): PrOutResult {
     return withHexInspect({ action, durationMs: Date.now() - started, unitAttentions: [] });
+  }
+
+  /** A PR OUT method that is one NVMe command: validate, build, send, report. */
+  private async sendOne<T extends object>(method: PrOutMethod, action: string, what: string, options: T & CallOptions, build: (o: T) => NvmeReservationCommand): Promise<PrOutResult> {
+    const [o, call] = this.nvmeOptions<T>(method, options);
+    const started = Date.now();
+    await this.passthru(what, build(o), call);
+    return this.done(action, started);
   }
 
   override async register(options: RegisterOptions & CallOptions): Promise<PrOutResult> {
@@ -261,36 +269,30 @@ export class NvmeDevice extends Device {
     return this.done('register-and-ignore-existing-key', started);
   }
 
-  override async reserve(options: ReserveOptions & CallOptions): Promise<PrOutResult> {
-    const [o, call] = this.nvmeOptions<ReserveOptions>('reserve', options);
-    const started = Date.now();
-    const type = parseReservationType(o.type); // the builders take the library's types and write NVMe's RTYPE
-    await this.passthru('Reservation Acquire', buildReservationAcquire({ action: 'acquire', key: parseKey(o.key, 'key'), type }), call);
-    return this.done('reserve', started);
+  // The builders take the library's reservation types (parseReservationType) and write NVMe's RTYPE.
+  override reserve(options: ReserveOptions & CallOptions): Promise<PrOutResult> {
+    return this.sendOne<ReserveOptions>('reserve', 'reserve', 'Reservation Acquire', options, (o) =>
+      buildReservationAcquire({ action: 'acquire', key: parseKey(o.key, 'key'), type: parseReservationType(o.type) }),
+    );
   }
 
-  override async release(options: ReserveOptions & CallOptions): Promise<PrOutResult> {
-    const [o, call] = this.nvmeOptions<ReserveOptions>('release', options);
-    const started = Date.now();
-    const type = parseReservationType(o.type); // the builders take the library's types and write NVMe's RTYPE
-    await this.passthru('Reservation Release', buildReservationRelease({ action: 'release', key: parseKey(o.key, 'key'), type }), call);
-    return this.done('release', started);
+  override release(options: ReserveOptions & CallOptions): Promise<PrOutResult> {
+    return this.sendOne<ReserveOptions>('release', 'release', 'Reservation Release', options, (o) =>
+      buildReservationRelease({ action: 'release', key: parseKey(o.key, 'key'), type: parseReservationType(o.type) }),
+    );
   }
 
-  override async clear(options: ClearOptions & CallOptions): Promise<PrOutResult> {
-    const [o, call] = this.nvmeOptions<ClearOptions>('clear', options);
-    const started = Date.now();
-    await this.passthru('Reservation Release (clear)', buildReservationRelease({ action: 'clear', key: parseKey(o.key, 'key') }), call);
-    return this.done('clear', started);
+  override clear(options: ClearOptions & CallOptions): Promise<PrOutResult> {
+    return this.sendOne<ClearOptions>('clear', 'clear', 'Reservation Release (clear)', options, (o) =>
+      buildReservationRelease({ action: 'clear', key: parseKey(o.key, 'key') }),
+    );
   }
 
-  private async acquirePreempt(method: 'preempt' | 'preemptAndAbort', options: PreemptOptions & CallOptions): Promise<PrOutResult> {
-    const [o, call] = this.nvmeOptions<PreemptOptions>(method, options);
-    const started = Date.now();
-    const type = parseReservationType(o.type); // the builders take the library's types and write NVMe's RTYPE
+  private acquirePreempt(method: 'preempt' | 'preemptAndAbort', options: PreemptOptions & CallOptions): Promise<PrOutResult> {
     const action = method === 'preempt' ? 'preempt' : 'preempt-and-abort';
-    await this.passthru(`Reservation Acquire (${action})`, buildReservationAcquire({ action, key: parseKey(o.key, 'key'), preemptKey: parseKey(o.preemptKey, 'preemptKey'), type }), call);
-    return this.done(action, started);
+    return this.sendOne<PreemptOptions>(method, action, `Reservation Acquire (${action})`, options, (o) =>
+      buildReservationAcquire({ action, key: parseKey(o.key, 'key'), preemptKey: parseKey(o.preemptKey, 'preemptKey'), type: parseReservationType(o.type) }),
+    );
   }
 
   override preempt(options: PreemptOptions & CallOptions): Promise<PrOutResult> {

@@ -1,13 +1,13 @@
 /**
  * NVMe reservation types (the RTYPE field: Reservation Acquire / Release
- * CDW10 bits 15:8 and byte 4 of the Reservation Status data structure) and
- * the kernel's block-layer `enum pr_type` (`linux/pr.h`), both mapped to the
- * library's reservation type names (`lib/scsi/reservation-types.ts`).
+ * CDW10 bits 15:8 and byte 4 of the Reservation Status data structure),
+ * mapped to the library's reservation type names
+ * (`lib/scsi/reservation-types.ts`) and to SPC's codes.
  *
- * NVMe numbers the six types 1–6 in the same order as SPC's 1, 3, 5, 6, 7, 8,
- * and `enum pr_type` uses NVMe's numbering (PR_WRITE_EXCLUSIVE = 1 …
- * PR_EXCLUSIVE_ACCESS_ALL_REGS = 6); the kernel's NVMe driver maps one to the
- * other one for one. RTYPE 0 in a report means no reservation is held.
+ * NVMe numbers the six types 1–6 in the same order as SPC's 1, 3, 5, 6, 7, 8.
+ * The kernel's block-layer `enum pr_type` (`linux/pr.h`) uses NVMe's
+ * numbering, so `lib/block-pr/pr-ioctls.ts` maps through this module.
+ * RTYPE 0 in a report means no reservation is held.
  */
 import {
   type ReservationTypeCode,
@@ -29,19 +29,6 @@ export const NvmeReservationType = {
 
 /** A defined NVMe RTYPE value. */
 export type NvmeRtype = 1 | 2 | 3 | 4 | 5 | 6;
-
-/** Values of the kernel's `enum pr_type` (`linux/pr.h`), the `type` of IOC_PR_RESERVE, _RELEASE, _PREEMPT(_ABORT). */
-export const BlockPrType = {
-  PR_WRITE_EXCLUSIVE: 1,
-  PR_EXCLUSIVE_ACCESS: 2,
-  PR_WRITE_EXCLUSIVE_REG_ONLY: 3,
-  PR_EXCLUSIVE_ACCESS_REG_ONLY: 4,
-  PR_WRITE_EXCLUSIVE_ALL_REGS: 5,
-  PR_EXCLUSIVE_ACCESS_ALL_REGS: 6,
-} as const;
-
-/** A defined `enum pr_type` value. */
-export type BlockPrTypeCode = 1 | 2 | 3 | 4 | 5 | 6;
 
 const NAMES: readonly ReservationTypeName[] = [
   'write-exclusive',
@@ -75,6 +62,12 @@ export function scsiTypeFromNvmeRtype(rtype: number): ReservationTypeCode | unde
   return isRtype(rtype) ? SCSI_CODES[rtype - 1] : undefined;
 }
 
+/** The NVMe RTYPE of an SPC type code (1→1, 3→2, 5→3, 6→4, 7→5, 8→6), or `undefined` for any other value. */
+export function nvmeRtypeFromScsiType(code: number): NvmeRtype | undefined {
+  const i = SCSI_CODES.indexOf(code as ReservationTypeCode);
+  return i < 0 ? undefined : ((i + 1) as NvmeRtype);
+}
+
 /**
  * Validates a reservation type given the library's way and returns its NVMe RTYPE.
  * Accepts everything `parseReservationType` accepts — names, aliases and, for numbers,
@@ -88,14 +81,4 @@ export function scsiTypeFromNvmeRtype(rtype: number): ReservationTypeCode | unde
 export function parseNvmeReservationType(input: ReservationTypeInput, name = 'type'): NvmeRtype {
   const code = parseReservationType(input, name);
   return nvmeRtypeFromName(reservationTypeName(code) as ReservationTypeName);
-}
-
-/** The kernel's `enum pr_type` value of a library reservation type name (same numbering as NVMe RTYPE). */
-export function blockPrTypeFromName(name: ReservationTypeName): BlockPrTypeCode {
-  return nvmeRtypeFromName(name);
-}
-
-/** Library name of an `enum pr_type` value, or `undefined` when it is not one. */
-export function blockPrTypeName(type: number): ReservationTypeName | undefined {
-  return nvmeRtypeName(type);
 }

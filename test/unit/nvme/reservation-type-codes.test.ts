@@ -1,39 +1,36 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentRangeError, ArgumentTypeError } from '../../../lib/invalid-argument';
 import {
-  BlockPrType,
   NvmeReservationType,
-  blockPrTypeFromName,
-  blockPrTypeName,
   nvmeRtypeFromName,
+  nvmeRtypeFromScsiType,
   nvmeRtypeName,
   parseNvmeReservationType,
   scsiTypeFromNvmeRtype,
 } from '../../../lib/nvme/reservation-type-codes';
 import { thrown } from '../support/thrown';
 
-/** [name, NVMe RTYPE (NVMe Base spec), enum pr_type (linux/pr.h), SPC code]. */
+/** [name, NVMe RTYPE (NVMe Base spec), SPC code]. (enum pr_type's numbering: test/unit/block-pr/pr-ioctls.test.ts.) */
 const TABLE = [
-  ['write-exclusive', 1, 1, 1],
-  ['exclusive-access', 2, 2, 3],
-  ['write-exclusive-registrants-only', 3, 3, 5],
-  ['exclusive-access-registrants-only', 4, 4, 6],
-  ['write-exclusive-all-registrants', 5, 5, 7],
-  ['exclusive-access-all-registrants', 6, 6, 8],
+  ['write-exclusive', 1, 1],
+  ['exclusive-access', 2, 3],
+  ['write-exclusive-registrants-only', 3, 5],
+  ['exclusive-access-registrants-only', 4, 6],
+  ['write-exclusive-all-registrants', 5, 7],
+  ['exclusive-access-all-registrants', 6, 8],
 ] as const;
 
 describe('NVMe reservation types', () => {
-  it.each(TABLE)('%s is RTYPE %i, pr_type %i, SPC %i', (name, rtype, prType, spc) => {
+  it.each(TABLE)('%s is RTYPE %i, SPC %i', (name, rtype, spc) => {
     expect(nvmeRtypeFromName(name)).toBe(rtype);
     expect(nvmeRtypeName(rtype)).toBe(name);
-    expect(blockPrTypeFromName(name)).toBe(prType);
-    expect(blockPrTypeName(prType)).toBe(name);
     expect(scsiTypeFromNvmeRtype(rtype)).toBe(spc);
+    expect(nvmeRtypeFromScsiType(spc)).toBe(rtype);
     expect(parseNvmeReservationType(name)).toBe(rtype);
     expect(parseNvmeReservationType(spc)).toBe(rtype);
   });
 
-  it('has the constants of the spec and of linux/pr.h', () => {
+  it('has the constants of the spec', () => {
     expect(NvmeReservationType).toEqual({
       WRITE_EXCLUSIVE: 1,
       EXCLUSIVE_ACCESS: 2,
@@ -42,21 +39,13 @@ describe('NVMe reservation types', () => {
       WRITE_EXCLUSIVE_ALL_REGISTRANTS: 5,
       EXCLUSIVE_ACCESS_ALL_REGISTRANTS: 6,
     });
-    expect(BlockPrType).toEqual({
-      PR_WRITE_EXCLUSIVE: 1,
-      PR_EXCLUSIVE_ACCESS: 2,
-      PR_WRITE_EXCLUSIVE_REG_ONLY: 3,
-      PR_EXCLUSIVE_ACCESS_REG_ONLY: 4,
-      PR_WRITE_EXCLUSIVE_ALL_REGS: 5,
-      PR_EXCLUSIVE_ACCESS_ALL_REGS: 6,
-    });
   });
 
   it('has no name for 0 (no reservation) or reserved values', () => {
+    for (const v of [0, 2, 4, 9, 255, -1, 1.5]) expect(nvmeRtypeFromScsiType(v)).toBeUndefined(); // SPC 2 and 4 are obsolete
     for (const v of [0, 7, 255, -1, 1.5]) {
       expect(nvmeRtypeName(v)).toBeUndefined();
       expect(scsiTypeFromNvmeRtype(v)).toBeUndefined();
-      expect(blockPrTypeName(v)).toBeUndefined();
     }
   });
 
