@@ -10,6 +10,9 @@
  * the host's root over virtio-9p and hands over to scripts/lab/guest-nvme-init.sh.
  *
  *   node scripts/lab/nvme-kernel.js    fetch (when missing) and print what the lab will boot
+ *
+ * The kernel, its modules and its initramfs are kept per version; which one the
+ * lab boots is remembered per set of suites (current-<suites>.json).
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -17,8 +20,13 @@ const { spawnSync } = require('node:child_process');
 const { PrereqError, LAB_DIR } = require('./prereqs');
 
 const CACHE = path.join(LAB_DIR, 'nvme-kernel');
-/** Suites tried in order; the newest suitable kernel among them wins. */
-const SUITES = ['sid', 'trixie-backports', 'forky'];
+/**
+ * Suites tried in order; the newest suitable kernel among them wins.
+ * SCSI_PR_NVME_KERNEL_SUITES=sid (comma-separated) picks others, e.g. to boot
+ * the 7.2 kernel whose nvmet keeps a preempted key (see README, NVMe).
+ */
+const SUITES_FROM_ENV = (process.env.SCSI_PR_NVME_KERNEL_SUITES ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const SUITES = SUITES_FROM_ENV.length ? SUITES_FROM_ENV : ['sid', 'trixie-backports', 'forky'];
 const MIRROR = process.env.SCSI_PR_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 /** nvmet reservations need 6.13; IOC_PR_READ_KEYS / IOC_PR_READ_RESERVATION need 6.19. */
 const MIN_VERSION = [6, 19];
@@ -99,7 +107,7 @@ function findKernelPackage() {
  * @returns {{ version: string, vmlinuz: string, modules: string, initrd: string }}
  */
 function ensureNvmeKernel(o = {}) {
-  const stamp = path.join(CACHE, 'current.json');
+  const stamp = path.join(CACHE, `current-${SUITES.join('+')}.json`);
   const initSrc = path.join(__dirname, 'nvme-initramfs-init.sh');
   if (fs.existsSync(stamp)) {
     const k = JSON.parse(fs.readFileSync(stamp, 'utf8'));
@@ -120,7 +128,7 @@ function ensureNvmeKernel(o = {}) {
   const kver = `${version}-amd64`;
   const modules = path.join(root, 'usr', 'lib', 'modules', kver);
   must('depmod', ['-b', path.join(root, 'usr'), kver]);
-  const initrd = buildInitramfs(modules, initSrc);
+  const initrd = buildInitramfs(modules, initSrc, path.join(root, 'initrd.gz'));
   const k = { version: kver, vmlinuz: path.join(modules, 'vmlinuz'), modules, initrd };
   fs.writeFileSync(stamp, JSON.stringify(k, null, 2) + '\n');
   if (!o.quiet) console.error(`lab: NVMe lab kernel ${kver} ready (${path.relative(process.cwd(), root)})`);
@@ -130,9 +138,9 @@ function ensureNvmeKernel(o = {}) {
 /**
  * A gzip'd newc cpio: static busybox, the 9p modules (decompressed: busybox
  * insmod does not read .ko.xz) and nvme-initramfs-init.sh as /init.
- * @param {string} modules @param {string} initSrc
+ * @param {string} modules @param {string} initSrc @param {string} out
  */
-function buildInitramfs(modules, initSrc) {
+function buildInitramfs(modules, initSrc, out) {
   const dir = path.join(CACHE, 'initramfs');
   fs.rmSync(dir, { recursive: true, force: true });
   for (const d of ['bin', 'mods', 'newroot', 'proc', 'sys', 'dev']) fs.mkdirSync(path.join(dir, d), { recursive: true });
@@ -144,7 +152,6 @@ function buildInitramfs(modules, initSrc) {
   }
   fs.copyFileSync(initSrc, path.join(dir, 'init'));
   fs.chmodSync(path.join(dir, 'init'), 0o755);
-  const out = path.join(CACHE, 'initrd.gz');
   must('sh', ['-c', `find . | cpio -o -H newc --quiet | gzip -1 > ${JSON.stringify(out)}`], { cwd: dir });
   return out;
 }
