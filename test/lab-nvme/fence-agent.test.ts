@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { corosyncConf } from '../lab/corosync-conf';
 import { fenceScsiKey } from '../../lib/fencing/fence-keys';
 import { nvmeLabMap, nvmeReport, nvmeWrite, wipeNamespace, type NvmeLabMap } from './nvme-lab-env';
 
@@ -92,12 +93,7 @@ describe('fence_scsi_pr and fence_scsi_pr_check on NVMe namespaces (nvmet)', () 
     for (const i of NSS) await wipeNamespace(blockOf(1, i));
     rmSync(SCRATCH, { recursive: true, force: true });
     mkdirSync(SCRATCH, { recursive: true });
-    writeFileSync(
-      COROSYNC_CONF,
-      `totem {\n    version: 2\n    cluster_name: ${CLUSTER}\n}\n\nnodelist {\n` +
-        NODES.map((n) => `    node {\n        ring0_addr: 127.0.0.${n}\n        name: ${name(n)}\n        nodeid: ${n}\n    }\n`).join('\n') +
-        '}\n',
-    );
+    writeFileSync(COROSYNC_CONF, corosyncConf(CLUSTER, NODES));
   });
   afterAll(async () => {
     for (const i of NSS) await wipeNamespace(blockOf(1, i));

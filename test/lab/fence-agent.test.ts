@@ -15,6 +15,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labMap, labTools, run, sgPersistKeys, sgPersistReservation, sgRawWrite, SG_EXIT, type LabMap } from './lab-env';
+import { corosyncConf } from './corosync-conf';
 import { fenceScsiKey } from '../../lib/fencing/fence-keys';
 
 const LUNS = [5, 6, 7, 8];
@@ -80,12 +81,7 @@ describe('fence_scsi_pr as Pacemaker calls it', () => {
     await ensureBuilt();
     rmSync(SCRATCH, { recursive: true, force: true });
     mkdirSync(SCRATCH, { recursive: true });
-    writeFileSync(
-      COROSYNC_CONF,
-      `totem {\n    version: 2\n    cluster_name: ${CLUSTER}\n}\n\nnodelist {\n` +
-        NODES.map((n) => `    node {\n        ring0_addr: 127.0.0.${n}\n        name: ${name(n)}\n        nodeid: ${n}\n    }\n`).join('\n') +
-        '}\n',
-    );
+    writeFileSync(COROSYNC_CONF, corosyncConf(CLUSTER, NODES));
   });
   afterAll(async () => {
     await labTools.resetReservations(LUNS);
