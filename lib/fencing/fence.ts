@@ -450,9 +450,9 @@ export async function fence(options: FenceOptions): Promise<FenceReport> {
         r.ok = victimGone && holder !== null && advanced && ourKeyThere;
         if (!r.ok) {
           const why = [!victimGone && 'the victim key is still registered', !holder && 'no reservation is held', !advanced && 'the generation did not advance', !ourKeyThere && 'our own key is gone'].filter(Boolean).join(', ');
-          // A known target bug: Linux nvmet before 7.3 takes a preempt from the holder as a change of
+          // A known target bug: Linux nvmet 7.2 (not 7.3.4) takes a preempt from the holder as a change of
           // reservation type only and leaves the preempted key registered (test/lab-nvme/block-pr.test.ts).
-          const hint = !victimGone && holder?.key === key ? ' (we hold the reservation: a target that takes the holder\'s preempt as a change of reservation type only, as Linux nvmet before 7.3 does, leaves the victim registered)' : '';
+          const hint = !victimGone && holder?.key === key ? ' (we hold the reservation: a target that takes the holder\'s preempt as a change of reservation type only, as Linux nvmet 7.2 does, leaves the victim registered)' : '';
           r.error = new ScsiPrError('ERR_FENCE_NOT_VERIFIED', `${luName(lu)}: fence not verified: ${why}${hint}`, { path: luName(lu) });
           // Our key gone while others are registered: we were fenced. No key at all: the target lost its PR state.
           if (!ourKeyThere && ks.keys.length > 0) lost = true;

@@ -359,8 +359,8 @@ describe('fence: verification', () => {
     expect((d.error as ScsiPrError).code).toBe('ERR_FENCE_NOT_VERIFIED');
     expect(d.error?.message).toMatch(/the victim key is still registered/);
     expect(d.error?.message).toMatch(/the generation did not advance/);
-    // A holds the reservation: the message names the target bug that does this (nvmet before 7.3).
-    expect(d.error?.message).toMatch(/we hold the reservation: a target that takes the holder's preempt as a change of reservation type only, as Linux nvmet before 7\.3 does/);
+    // A holds the reservation: the message names the target bug that does this (nvmet 7.2).
+    expect(d.error?.message).toMatch(/we hold the reservation: a target that takes the holder's preempt as a change of reservation type only, as Linux nvmet 7\.2 does/);
     expect(r.notFenced).toEqual([nameOf(a, lus[1])]);
     expect(r.fenced).toEqual([nameOf(a, lus[0]), nameOf(a, lus[2])]);
   });
