@@ -21,8 +21,11 @@ export interface OpenOptions {
    * 'auto' (default): the sg node when there is one, else SG_IO on the block device.
    * 'sg': require an sg node (ERR_NO_SG_NODE otherwise). 'block': SG_IO ioctl on the
    * block device even when an sg node exists (needs CAP_SYS_RAWIO for PR commands).
+   * 'block-pr': the kernel's block PR ioctls (IOC_PR_*) on the whole block device —
+   * a SCSI disk, an NVMe namespace or a device-mapper map alike (a {@link BlockPrDevice});
+   * 'auto' picks it for device-mapper maps (`/dev/dm-N`, `/dev/mapper/NAME`).
    */
-  interface?: 'auto' | 'sg' | 'block';
+  interface?: 'auto' | 'sg' | 'block' | 'block-pr';
 }
 
 /** Per-call options accepted by every device method. */
@@ -50,7 +53,7 @@ export interface ExecuteRequest extends CallOptions {
 const OPEN_OPTION_NAMES = ['timeoutMs', 'retries', 'interface'];
 
 /** Validates the options of `open`; returns them with `retries` checked and `interface` defaulted. */
-export function checkOpenOptions(options: OpenOptions): { retries: RetryOptions; interface: 'auto' | 'sg' | 'block' } {
+export function checkOpenOptions(options: OpenOptions): { retries: RetryOptions; interface: NonNullable<OpenOptions['interface']> } {
   if (options === null || typeof options !== 'object') throw new ArgumentTypeError('ERR_INVALID_OPTION', 'open: options must be an object');
   for (const k of Object.keys(options)) {
     if (!OPEN_OPTION_NAMES.includes(k)) throw new ArgumentRangeError('ERR_INVALID_OPTION', `open: unknown option "${k}" (allowed: ${OPEN_OPTION_NAMES.join(', ')})`);
@@ -58,8 +61,8 @@ export function checkOpenOptions(options: OpenOptions): { retries: RetryOptions;
   checkCallOptions({ timeoutMs: options.timeoutMs }, 'open');
   const retries = validateRetryOptions(options.retries, 'open');
   const want = options.interface ?? 'auto';
-  if (want !== 'auto' && want !== 'sg' && want !== 'block') {
-    throw new ArgumentRangeError('ERR_INVALID_OPTION', `open: interface must be 'auto', 'sg' or 'block', got ${JSON.stringify(want)}`);
+  if (want !== 'auto' && want !== 'sg' && want !== 'block' && want !== 'block-pr') {
+    throw new ArgumentRangeError('ERR_INVALID_OPTION', `open: interface must be 'auto', 'sg', 'block' or 'block-pr', got ${JSON.stringify(want)}`);
   }
   return { retries, interface: want };
 }

@@ -13,8 +13,9 @@ import type { ResolvedDevicePath } from './transport/device-path';
 export interface DeviceInfo extends ResolvedDevicePath {
   /** 'sg-async': sg v3 write/poll/read on /dev/sgN (needs only rw access to the node);
    *  'sg-io-ioctl': SG_IO on the block device (needs CAP_SYS_RAWIO for PR commands);
-   *  'nvme-passthru': an NVMe namespace, reservations through NVME_IOCTL_IO_CMD (see nvme/nvme-device.ts). */
-  transport: 'sg-async' | 'sg-io-ioctl' | 'nvme-passthru';
+   *  'nvme-passthru': an NVMe namespace, reservations through NVME_IOCTL_IO_CMD (see nvme/nvme-device.ts);
+   *  'block-pr': any block device through the kernel's block PR ioctls, IOC_PR_* (see block-pr/block-pr-device.ts). */
+  transport: 'sg-async' | 'sg-io-ioctl' | 'nvme-passthru' | 'block-pr';
   /** sg driver version (e.g. 30536), for sg nodes. */
   sgVersion?: number;
 }

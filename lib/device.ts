@@ -6,7 +6,8 @@
  * types in device-results.ts, the command loop (retries, pooled buffers) in
  * device-command-loop.ts.
  */
-import { resolveDevicePath } from './transport/device-path';
+import { resolveDevicePath, statDevicePath } from './transport/device-path';
+import { tryRealpath } from './transport/sysfs';
 import { loadNative, type NativeBinding, type NativeSyscallError } from './transport/native';
 import type { ScsiTransport } from './transport/scsi-transport';
 import { SgAsyncChannel } from './transport/sg-async-channel';
@@ -343,18 +344,28 @@ export class Device implements AsyncDisposable {
  * Open a SCSI device or an NVMe namespace for persistent reservations. `path`
  * may be `/dev/sgN`, `/dev/sdX` (mapped to its sg node when there is one), an
  * NVMe namespace `/dev/nvme0n1` or `/dev/ng0n1` (an {@link NvmeDevice}: the same
- * PR methods through NVMe reservations), or a symlink such as `/dev/disk/by-id/wwn-…`. Rejects with DeviceError / SyscallError naming the
- * path and the reason; nothing is sent to the device by open itself.
+ * PR methods through NVMe reservations), a device-mapper map `/dev/dm-N` or
+ * `/dev/mapper/NAME` (a {@link BlockPrDevice}: the PR methods through the
+ * kernel's block PR ioctls), or a symlink such as `/dev/disk/by-id/wwn-…`.
+ * `interface: 'block-pr'` opens any whole block device through the block PR
+ * ioctls. Rejects with DeviceError / SyscallError naming the path and the
+ * reason; nothing is sent to the device by open itself.
  */
 export async function open(path: string, options: OpenOptions = {}): Promise<Device> {
   // (validation, path resolution and open(2) are synchronous; nothing is sent to the device)
   const { retries, interface: want } = checkOpenOptions(options);
   if (typeof path === 'string' && path.length > 0 && !path.includes('\0')) {
-    // Loaded here, not at the top: nvme-device.ts extends Device (a cycle at load time otherwise).
+    // Loaded here, not at the top: nvme-device.ts and block-pr-device.ts extend Device (a cycle at load time otherwise).
+    const blockPr = await import('./block-pr/block-pr-device');
+    if (want === 'block-pr') return blockPr.openBlockPr(path, statDevicePath(path).resolved, loadNative(), { ...options, retries });
     const nvme = await import('./nvme/nvme-device');
     if (nvme.isNvmeNamespacePath(path)) {
-      if (want !== 'auto') throw new DeviceError('ERR_NOT_SCSI', `${path} is an NVMe namespace: interface '${want}' is a SCSI choice (leave it 'auto')`, { path });
+      if (want !== 'auto') throw new DeviceError('ERR_NOT_SCSI', `${path} is an NVMe namespace: interface '${want}' is a SCSI choice (leave it 'auto', or 'block-pr' for the block PR API)`, { path });
       return nvme.openNvmeNamespace(path, loadNative(), { ...options, retries });
+    }
+    if (want === 'auto') {
+      const real = tryRealpath(path);
+      if (real !== undefined && blockPr.isDeviceMapperPath(path, real)) return blockPr.openBlockPr(path, real, loadNative(), { ...options, retries });
     }
   }
   let resolved = resolveDevicePath(path);

@@ -21,6 +21,8 @@ export const ErrorCodes = Object.freeze({
   ERR_NOT_SCSI: 'ERR_NOT_SCSI',
   /** `DeviceError`: `interface: 'sg'` was asked for and the device has no sg node. */
   ERR_NO_SG_NODE: 'ERR_NO_SG_NODE',
+  /** `DeviceError`: the interface the device was opened through cannot carry this request (READ FULL STATUS, REPORT CAPABILITIES, CDBs through the block PR API). */
+  ERR_NOT_SUPPORTED: 'ERR_NOT_SUPPORTED',
   /** `TransportError`: the initiator or the transport failed (host or driver status). */
   ERR_TRANSPORT: 'ERR_TRANSPORT',
   /** `ReservationConflictError`: status RESERVATION CONFLICT (0x18). */
@@ -59,6 +61,8 @@ export const ErrorCodes = Object.freeze({
   ERR_NVME_STATUS: 'ERR_NVME_STATUS',
   /** `KernelFeatureError`: the running kernel lacks an interface the call needs (e.g. IOC_PR_READ_KEYS, Linux 6.19). */
   ERR_KERNEL_TOO_OLD: 'ERR_KERNEL_TOO_OLD',
+  /** `PrStatusError`: a block PR ioctl returned a `pr_status` other than success, reservation conflict or a path failure (PR_STS_IOERR, or a driver's own code). */
+  ERR_PR_STATUS: 'ERR_PR_STATUS',
 
   // ---- an argument was refused before any I/O (ArgumentTypeError / ArgumentRangeError)
   /** A reservation key is not a 64-bit key (or is 0 where a key is needed). */

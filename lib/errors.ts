@@ -60,7 +60,7 @@ export class SyscallError extends ScsiPrError {
 }
 
 /** Codes of {@link DeviceError}. */
-export type DeviceErrorCode = Extract<ErrorCode, 'ERR_DEVICE_NOT_FOUND' | 'ERR_NOT_A_DEVICE' | 'ERR_PARTITION' | 'ERR_NOT_SCSI' | 'ERR_NO_SG_NODE'>;
+export type DeviceErrorCode = Extract<ErrorCode, 'ERR_DEVICE_NOT_FOUND' | 'ERR_NOT_A_DEVICE' | 'ERR_PARTITION' | 'ERR_NOT_SCSI' | 'ERR_NO_SG_NODE' | 'ERR_NOT_SUPPORTED'>;
 
 /** The path cannot be used as a SCSI device (missing, directory, partition, not SCSI…). */
 export class DeviceError extends ScsiPrError {

@@ -29,6 +29,10 @@ export type { NvmeReservationStatus, NvmeRegistrant } from './nvme/reservation-r
 export { NvmeStatusError, type NvmeStatusErrorCode, type DecodedNvmeStatus } from './nvme/nvme-status';
 export type { NvmeHostTransportId } from './scsi/transport-id';
 export { KernelFeatureError } from './block-pr/kernel-feature-error';
+// ---- the kernel's block PR API (open('/dev/dm-N') or interface: 'block-pr' returns a BlockPrDevice)
+export { BlockPrDevice } from './block-pr/block-pr-device';
+export type { BlockDeviceIdentity, BlockDeviceKind } from './block-pr/block-device-identity';
+export { PrStatusError } from './block-pr/pr-status-error';
 export type { Designator, DesignatorAssociation, DesignatorType } from './scsi/inquiry';
 export {
   readKeys,

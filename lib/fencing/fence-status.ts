@@ -7,7 +7,7 @@
  * per-nexus counts.
  */
 import type { Device, OpenOptions } from '../device';
-import { ScsiSenseError } from '../errors';
+import { DeviceError, ScsiSenseError } from '../errors';
 import { parseKey, type KeyInput } from '../scsi/keys';
 import { luName, onAnyPath, openLogicalUnits, type DeviceInput } from './logical-units';
 import type { ProgressEvent } from './progress-event';
@@ -94,6 +94,7 @@ export interface LogicalUnitRead {
 
 /** READ FULL STATUS refused: ILLEGAL REQUEST other than INVALID COMMAND OPERATION CODE (which would mean no PR IN at all). Broader than fence.ts's PREEMPT AND ABORT rule on purpose: the fallback here only reads. */
 function isFullStatusRefused(e: unknown): boolean {
+  if (e instanceof DeviceError && e.code === 'ERR_NOT_SUPPORTED') return true; // the block PR API has no READ FULL STATUS
   return e instanceof ScsiSenseError && e.sense.senseKey === 0x5 && e.sense.asc !== 0x20;
 }
 

@@ -10,6 +10,7 @@ import { expandDevices, sysfsWwid } from '../transport/device-expansion';
 import { DeviceClosedError, ScsiPrError, SyscallError, TimeoutError, TransportError } from '../errors';
 import { ArgumentTypeError } from '../invalid-argument';
 import { NvmeDevice } from '../nvme/nvme-device';
+import { BlockPrDevice } from '../block-pr/block-pr-device';
 
 /** One logical unit and the paths (I_T nexuses) through which this host sees it. */
 export interface LogicalUnit {
@@ -68,6 +69,8 @@ const wwnCache = new WeakMap<Device, string | null>();
 function wwnOfDevice(d: Device): string | undefined {
   // An NVMe namespace: its NGUID / EUI-64 / UUID (the same for every node's controller).
   if (d instanceof NvmeDevice) return d.identity.wwn;
+  // The block PR API: what sysfs names the device (a multipath map: its paths' common name).
+  if (d instanceof BlockPrDevice) return d.identity.wwn;
   let w = wwnCache.get(d);
   if (w === undefined) {
     w = (d.info.sgPath && sysfsWwid(d.info.sgPath)) || (d.info.blockPath && sysfsWwid(d.info.blockPath)) || null;

@@ -36,7 +36,7 @@ import { ArgumentRangeError } from '../invalid-argument';
 import { withHexInspect } from '../hex-inspect';
 import { parseKey } from '../scsi/keys';
 import type { ReadFullStatusResult, ReadKeysResult, ReadReservationResult, ReportCapabilitiesResult } from '../scsi/pr-in-parsers';
-import { prOutRequest, type ClearOptions, type PreemptOptions, type RegisterAndIgnoreExistingKeyOptions, type RegisterOptions, type ReserveOptions } from '../scsi/pr-out-requests';
+import { prOutRequest, type ClearOptions, type PreemptOptions, type RegisterAndIgnoreExistingKeyOptions, type RegisterAndMoveOptions, type RegisterOptions, type ReserveOptions } from '../scsi/pr-out-requests';
 import { parseReservationType, reservationTypeName } from '../scsi/reservation-types';
 import type { PrOutMethod } from '../scsi/pr-service-actions';
 import type { NativeBinding, NativeSyscallError } from '../transport/native';
@@ -199,6 +199,12 @@ export class NvmeDevice extends Device {
   /** Not an NVMe command: the namespace's reservation capabilities are in Identify Namespace (RESCAP). */
   override async reportCapabilities(_options: CallOptions = {}): Promise<ReportCapabilitiesResult & CallReport> {
     throw new DeviceError('ERR_NOT_SCSI', `${this.path} is an NVMe namespace: REPORT CAPABILITIES is a SCSI command (NVMe reports reservation capabilities in Identify Namespace RESCAP, which scsi-pr does not read)`, { path: this.path });
+  }
+
+  /** A SCSI service action; the options are validated first, as the SCSI method does (and nothing is read). */
+  override async registerAndMove(options: RegisterAndMoveOptions & CallOptions): Promise<PrOutResult> {
+    prOutRequest('registerAndMove', splitCallOptions(options, 'registerAndMove')[0]);
+    throw new DeviceError('ERR_NOT_SCSI', `${this.path} is an NVMe namespace: REGISTER AND MOVE is a SCSI service action (NVMe has no equivalent)`, { path: this.path });
   }
 
   /** Validates like the SCSI method (same messages), refuses SCSI-only options, splits call options. */

@@ -31,8 +31,8 @@ export interface ResolvedDevicePath {
   hctl?: string;
 }
 
-/** Linux major/minor of a device number. */
-function majorMinor(rdev: number): string {
+/** Linux major:minor of a device number. */
+export function majorMinor(rdev: number): string {
   const major = Math.floor(rdev / 256) & 0xfff;
   const minor = (rdev & 0xff) | ((Math.floor(rdev / 0x100000) & 0xfff) << 8);
   return `${major}:${minor}`;
@@ -44,11 +44,11 @@ function hctlOf(sysDevice: string | undefined): string | undefined {
 }
 
 /**
- * Resolve `path` to the node scsi-pr should open.
- * @throws ArgumentTypeError (ERR_INVALID_PATH) for a non-string/empty path,
- *   DeviceError (ERR_DEVICE_NOT_FOUND, ERR_NOT_A_DEVICE, ERR_PARTITION, ERR_NOT_SCSI).
+ * realpath(3) and stat(2) of a user-given device path, with the errors
+ * {@link resolveDevicePath} gives.
+ * @throws ArgumentTypeError (ERR_INVALID_PATH), DeviceError (ERR_DEVICE_NOT_FOUND), SyscallError.
  */
-export function resolveDevicePath(path: string): ResolvedDevicePath {
+export function statDevicePath(path: string): { resolved: string; st: Stats } {
   if (typeof path !== 'string' || path.length === 0) {
     throw new ArgumentTypeError('ERR_INVALID_PATH', `device path must be a non-empty string, got ${typeof path === 'string' ? 'an empty string' : typeof path}`);
   }
@@ -72,6 +72,16 @@ export function resolveDevicePath(path: string): ResolvedDevicePath {
     }
     throw new DeviceError('ERR_DEVICE_NOT_FOUND', `${path}: cannot access (${String(e)})`, { path }, fields);
   }
+  return { resolved, st };
+}
+
+/**
+ * Resolve `path` to the node scsi-pr should open (see the file comment).
+ * @throws ArgumentTypeError (ERR_INVALID_PATH) for a non-string/empty path,
+ *   DeviceError (ERR_DEVICE_NOT_FOUND, ERR_NOT_A_DEVICE, ERR_PARTITION, ERR_NOT_SCSI).
+ */
+export function resolveDevicePath(path: string): ResolvedDevicePath {
+  const { resolved, st } = statDevicePath(path);
   const ctx = { path };
   const shown = resolved === path ? path : `${path} (-> ${resolved})`;
   if (st.isDirectory()) throw new DeviceError('ERR_NOT_A_DEVICE', `${shown} is a directory, not a SCSI device`, ctx);
@@ -100,7 +110,7 @@ export function resolveDevicePath(path: string): ResolvedDevicePath {
     const sysDevice = followLink(join(sys, 'device'));
     if (!sysDevice || !existsSync(join(sysDevice, 'scsi_device'))) {
       const name = tryRealpath(sys)?.split('/').pop() ?? mm;
-      const hint = name.startsWith('dm-') ? ' (a device-mapper device: use its SCSI paths)' : '';
+      const hint = name.startsWith('dm-') ? " (a device-mapper map: open it with interface 'auto' or 'block-pr' for the block PR API, or use its paths)" : '';
       throw new DeviceError('ERR_NOT_SCSI', `${shown} is block device ${name}, not a SCSI disk${hint}`, ctx);
     }
     const sg = listDirectory(join(sysDevice, 'scsi_generic'))[0];

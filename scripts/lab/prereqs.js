@@ -24,6 +24,7 @@ const PACKAGES = {
   gcc: '/usr/bin/gcc',
   // LVM shared VGs for the service tests (lvmlockd in test mode inside the guest)
   lvm2: '/usr/sbin/lvm',
+  dmsetup: '/usr/sbin/dmsetup', // dm maps in the bad-input, service and NVMe block-PR tests (lvm2 pulls it in too)
   'lvm2-lockd': '/usr/sbin/lvmlockd',
   // A real cluster manager driving fence_scsi_pr (test/lab/pacemaker.test.ts, scripts/lab/guest-pacemaker.sh)
   corosync: '/usr/sbin/corosync',

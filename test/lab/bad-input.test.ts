@@ -148,15 +148,15 @@ const OPTION_ROWS: Row[] = [
 
 const OPEN_ROWS: Row[] = [
   { name: 'open: unknown option', call: (c) => pr.open(c.sg7, bad({ bogus: true })), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^open: unknown option "bogus" \(allowed: timeoutMs, retries, interface\)$/] },
-  { name: "open: interface: 'scsi'", call: (c) => pr.open(c.sg7, { interface: bad('scsi') }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^open: interface must be 'auto', 'sg' or 'block', got "scsi"$/] },
-  { name: 'open: interface: 1', call: (c) => pr.open(c.sg7, { interface: bad(1) }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^open: interface must be 'auto', 'sg' or 'block', got 1$/] },
+  { name: "open: interface: 'scsi'", call: (c) => pr.open(c.sg7, { interface: bad('scsi') }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^open: interface must be 'auto', 'sg', 'block' or 'block-pr', got "scsi"$/] },
+  { name: 'open: interface: 1', call: (c) => pr.open(c.sg7, { interface: bad(1) }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^open: interface must be 'auto', 'sg', 'block' or 'block-pr', got 1$/] },
   { name: 'open: retries.unitAttention: -1', call: (c) => pr.open(c.sg7, { retries: { unitAttention: -1 } }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^open: retries\.unitAttention must be an integer 0\.\.1000, got -1$/] },
   { name: 'open: retries: {attempts: 3} (unknown)', call: (c) => pr.open(c.sg7, { retries: bad({ attempts: 3 }) }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^open: unknown retries option "attempts" \(allowed: unitAttention, busy, busyBackoffMs\)$/] },
   { name: 'open: retries: 5', call: (c) => pr.open(c.sg7, { retries: bad(5) }), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^open: retries must be an object$/] },
   { name: "open: retries.busy: '3' (a string)", call: (c) => pr.open(c.sg7, { retries: { busy: bad('3') } }), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^open: retries\.busy must be a number, got "3" \(string\)$/] },
   { name: 'open: timeoutMs: 0', call: (c) => pr.open(c.sg7, { timeoutMs: 0 }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^open: timeoutMs must be an integer from 1 to 3600000 ms, got 0$/] },
   { name: 'open: options null', call: (c) => pr.open(c.sg7, bad(null)), cls: T, code: 'ERR_INVALID_OPTION', msg: () => [/^open: options must be an object$/] },
-  { name: 'open: one-shot readKeys with open.interface: nvme', call: (c) => pr.readKeys(c.sg7, { open: { interface: bad('nvme') } }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^open: interface must be 'auto', 'sg' or 'block', got "nvme"$/] },
+  { name: 'open: one-shot readKeys with open.interface: nvme', call: (c) => pr.readKeys(c.sg7, { open: { interface: bad('nvme') } }), cls: R, code: 'ERR_INVALID_OPTION', msg: () => [/^open: interface must be 'auto', 'sg', 'block' or 'block-pr', got "nvme"$/] },
   {
     name: "open: interface: 'block' on an sg node without a block device",
     call: (c) => pr.open(c.sgNoBlock, { interface: 'block' }),
@@ -219,10 +219,26 @@ const PATH_ROWS: Row[] = [
     path: (c) => c.loop,
   },
   {
-    name: 'path: a device-mapper device (via a /dev/mapper-style link)',
-    call: (c) => pr.open(scratchPath(c, 'mapper-link')),
+    name: "path: a device-mapper device (via a /dev/mapper-style link) with interface 'sg'",
+    call: (c) => pr.open(scratchPath(c, 'mapper-link'), { interface: 'sg' }),
     cls: pr.DeviceError, code: 'ERR_NOT_SCSI',
-    msg: (c) => [lit(`${scratchPath(c, 'mapper-link')} (-> ${c.dm}) is block device ${basename(c.dm)}, not a SCSI disk (a device-mapper device: use its SCSI paths)`)],
+    msg: (c) => [lit(`${scratchPath(c, 'mapper-link')} (-> ${c.dm}) is block device ${basename(c.dm)}, not a SCSI disk (a device-mapper map: open it with interface 'auto' or 'block-pr' for the block PR API, or use its paths)`)],
+    path: (c) => scratchPath(c, 'mapper-link'),
+  },
+  {
+    // The map opens (a BlockPrDevice); this kernel (UML 6.1) has no IOC_PR_READ_KEYS: refused before any I/O.
+    name: 'path: one-shot readKeys on a device-mapper map, kernel before 6.19',
+    call: (c) => pr.readKeys(scratchPath(c, 'mapper-link')),
+    cls: pr.KernelFeatureError, code: 'ERR_KERNEL_TOO_OLD',
+    msg: (c) => [new RegExp(`^${lit(scratchPath(c, 'mapper-link')).source}: IOC_PR_READ_KEYS needs Linux 6\\.19 or later \\(IOC_PR_READ_KEYS\\); this kernel is 6\\.1\\.`)],
+    path: (c) => scratchPath(c, 'mapper-link'),
+  },
+  {
+    // A map over a loop device: the kernel refuses PR for want of pr_ops below the map (EOPNOTSUPP).
+    name: 'path: one-shot register on a device-mapper map over a loop device',
+    call: (c) => pr.register(scratchPath(c, 'mapper-link'), { newKey: KEY1 }),
+    cls: pr.SyscallError, code: 'ENOTSUP',
+    msg: (c) => [new RegExp(`^${lit(scratchPath(c, 'mapper-link')).source}: IOC_PR_REGISTER: `)],
     path: (c) => scratchPath(c, 'mapper-link'),
   },
   { name: 'path: one-shot register on /dev/null', call: () => pr.register('/dev/null', { newKey: KEY1 }), cls: pr.DeviceError, code: 'ERR_NOT_SCSI', msg: () => [/^\/dev\/null is character device/], path: () => '/dev/null' },

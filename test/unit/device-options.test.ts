@@ -100,7 +100,7 @@ describe('Device: a wrong call rejects before anything is submitted', () => {
 describe('open: options are validated before the path is looked at', () => {
   const cases: Array<[string, unknown, typeof T | typeof R, RegExp]> = [
     ['unknown option', { bogus: true }, R, /^open: unknown option "bogus" \(allowed: timeoutMs, retries, interface\)$/],
-    ["interface 'scsi'", { interface: 'scsi' }, R, /^open: interface must be 'auto', 'sg' or 'block', got "scsi"$/],
+    ["interface 'scsi'", { interface: 'scsi' }, R, /^open: interface must be 'auto', 'sg', 'block' or 'block-pr', got "scsi"$/],
     ['retries.unitAttention -1', { retries: { unitAttention: -1 } }, R, /^open: retries\.unitAttention must be an integer 0\.\.1000, got -1$/],
     ['retries unknown field', { retries: { attempts: 1 } }, R, /^open: unknown retries option "attempts"/],
     ['retries not an object', { retries: 5 }, T, /^open: retries must be an object$/],

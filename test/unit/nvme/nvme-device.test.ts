@@ -526,6 +526,13 @@ describe('NvmeDevice: refused before any ioctl', () => {
     expect(f.calls).toHaveLength(0);
   });
 
+  it('REGISTER AND MOVE without a type is refused with ERR_NOT_SCSI without reading the reservation first', async () => {
+    const f = fake();
+    const e = await rejection(device(f).registerAndMove({ key: 1n, newKey: 2n, transportId: { protocol: 'iscsi', name: 'iqn.2026-12.x:y' }, relativeTargetPortId: 1 }));
+    expect(e.code).toBe('ERR_NOT_SCSI');
+    expect(f.calls).toHaveLength(0);
+  });
+
   it('an already-aborted signal is refused before the ioctl', async () => {
     const f = fake();
     const e = await rejection(device(f).reserve({ key: KEY, type: 1, signal: AbortSignal.abort() }));

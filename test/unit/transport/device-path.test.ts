@@ -115,12 +115,12 @@ describe('resolveDevicePath', () => {
     expect(e.message).toMatch(/is a partition; .* use \/dev\/sda$/);
   });
 
-  it('refuses a device-mapper device and says to use its SCSI paths', async () => {
+  it('refuses a device-mapper device and names the block PR API or its paths', async () => {
     const disk = someBlockDevice();
     mapNode('block', disk, 'block/dm-3');
     const e = failure(disk);
     expect(e.code).toBe('ERR_NOT_SCSI');
-    expect(e.message).toMatch(/is block device dm-3, not a SCSI disk \(a device-mapper device: use its SCSI paths\)$/);
+    expect(e.message).toMatch(/is block device dm-3, not a SCSI disk \(a device-mapper map: open it with interface 'auto' or 'block-pr' for the block PR API, or use its paths\)$/);
   });
 
   it('refuses a character device that is not an sg node', async () => {
