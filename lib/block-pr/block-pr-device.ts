@@ -50,7 +50,8 @@ import { prOutRequest, type ClearOptions, type PreemptOptions, type RegisterAndI
 import { parseReservationType, reservationTypeName } from '../scsi/reservation-types';
 import type { PrOutMethod } from '../scsi/pr-service-actions';
 import type { NativeBinding, NativeSyscallError } from '../transport/native';
-import type { ScsiTransport } from '../transport/scsi-transport';
+import { IoctlFd } from '../transport/ioctl-fd';
+import { refusingTransport } from '../transport/refusing-transport';
 import { followLink, isPartition, diskOfPartition, sysfsRoot } from '../transport/sysfs';
 import { toSyscallError } from '../transport/transport-common';
 import { majorMinor } from '../transport/device-path';
@@ -69,36 +70,19 @@ function notSupported(path: string, what: string): DeviceError {
   return new DeviceError('ERR_NOT_SUPPORTED', `${path} is opened through the block PR API (IOC_PR_*), which cannot carry ${what}`, { path });
 }
 
-/** A refusing SCSI transport: CDBs do not go through the block PR API. */
-function noCdbTransport(path: string): ScsiTransport {
-  const refuse = () => notSupported(path, 'SCSI commands (execute, inquiry, TEST UNIT READY, READ/WRITE, REGISTER AND MOVE, REPLACE LOST RESERVATION, SCSI-2 RESERVE/RELEASE, resets); its reservations go through the PR methods');
-  return {
-    kind: 'sg-io-ioctl',
-    inFlight: 0,
-    submit: () => Promise.reject(refuse()),
-    reset: () => Promise.reject(refuse()),
-    close: () => undefined,
-  };
-}
-
 /** A whole block device opened through the block PR API. Create with `open('/dev/dm-N')` or `open(path, { interface: 'block-pr' })`. */
 export class BlockPrDevice extends Device {
   /** What sysfs says the device is (kind, kernel name, LU name, device-mapper name and paths). */
   readonly identity: BlockDeviceIdentity;
   private readonly ioctl: BlockPrIoctl;
-  private readonly native: Pick<NativeBinding, 'ioctlBuffer' | 'closeDevice'>;
-  private readonly fd: number;
+  private readonly fd: IoctlFd;
   private readonly defaultTimeoutMs: number;
   private readonly kernel: { release: string; hasReads: boolean };
-  private closing = false;
-  private inFlightIoctls = 0;
-  private fdClosed = false;
 
   /** @internal use `open` */
   constructor(path: string, openPath: string, native: Pick<NativeBinding, 'ioctlBuffer' | 'closeDevice'>, fd: number, identity: BlockDeviceIdentity, options: OpenOptions, release: string = kernelRelease()) {
-    super({ requested: path, resolved: openPath, openPath, via: 'block', blockPath: openPath, transport: 'block-pr' }, noCdbTransport(path), options);
-    this.native = native;
-    this.fd = fd;
+    super({ requested: path, resolved: openPath, openPath, via: 'block', blockPath: openPath, transport: 'block-pr' }, refusingTransport(() => notSupported(path, 'SCSI commands (execute, inquiry, TEST UNIT READY, READ/WRITE, REGISTER AND MOVE, REPLACE LOST RESERVATION, SCSI-2 RESERVE/RELEASE, resets); its reservations go through the PR methods')), options);
+    this.fd = new IoctlFd(native, fd);
     this.identity = identity;
     this.ioctl = new BlockPrIoctl(native, fd, path);
     this.defaultTimeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -113,21 +97,13 @@ export class BlockPrDevice extends Device {
   }
 
   override get isClosed(): boolean {
-    return this.closing;
+    return this.fd.closing;
   }
 
   /** Close the device; an ioctl still running finishes first (its fd is closed after it). Idempotent. */
   override async close(): Promise<void> {
-    this.closing = true;
+    this.fd.close();
     await super.close();
-    this.closeFdWhenIdle();
-  }
-
-  private closeFdWhenIdle(): void {
-    if (this.closing && this.inFlightIoctls === 0 && !this.fdClosed) {
-      this.fdClosed = true;
-      this.native.closeDevice(this.fd);
-    }
   }
 
   /**
@@ -136,21 +112,10 @@ export class BlockPrDevice extends Device {
    * ioctl running (it cannot be cancelled); its result is then dropped.
    */
   private async run<T extends PrStatusResult>(what: string, call: CallOptions, send: () => Promise<T>): Promise<T> {
-    if (this.closing) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path });
+    if (this.fd.closing) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path });
     if (call.signal?.aborted) throw new AbortError(`${this.path}: ${what} aborted before it was sent`, { path: this.path });
     const timeoutMs = call.timeoutMs ?? this.defaultTimeoutMs;
-    this.inFlightIoctls++;
-    let started: Promise<T>;
-    try {
-      started = send();
-    } catch (e) {
-      this.inFlightIoctls--;
-      throw e;
-    }
-    const sent = started.finally(() => {
-      this.inFlightIoctls--;
-      this.closeFdWhenIdle();
-    });
+    const sent = this.fd.track(send);
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const stop = new Promise<never>((_, reject) => {
@@ -214,7 +179,7 @@ export class BlockPrDevice extends Device {
   private blockOptions<T extends object>(method: PrOutMethod, options: T & CallOptions): [T, CallOptions] {
     const [prOptions, call] = splitCallOptions(options, method);
     prOutRequest(method, prOptions);
-    if (this.closing) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path });
+    if (this.fd.closing) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path });
     for (const refused of ['allTargetPorts', 'transportIds', 'aptpl']) {
       const v = (prOptions as Record<string, unknown>)[refused];
       if (v !== undefined && v !== false) {

@@ -40,7 +40,8 @@ import { prOutRequest, type ClearOptions, type PreemptOptions, type RegisterAndI
 import { parseReservationType, reservationTypeName } from '../scsi/reservation-types';
 import type { PrOutMethod } from '../scsi/pr-service-actions';
 import type { NativeBinding, NativeSyscallError } from '../transport/native';
-import type { ScsiTransport } from '../transport/scsi-transport';
+import { IoctlFd } from '../transport/ioctl-fd';
+import { refusingTransport } from '../transport/refusing-transport';
 import { toSyscallError } from '../transport/transport-common';
 import { parseNamespaceIdentity, type NamespaceIdentity } from './namespace-identity';
 import { decodeNvmeStatus, classifyNvmeStatus, nvmeStatusError } from './nvme-status';
@@ -68,16 +69,9 @@ function realpathOr(path: string): string {
 /** All-registrants types (SPC 7, 8): every registrant holds the reservation; READ RESERVATION shows key 0. */
 const ALL_REGISTRANTS = new Set([7, 8]);
 
-/** A refusing SCSI transport: an NVMe namespace takes no CDBs. */
-function notScsiTransport(path: string): ScsiTransport {
-  const refuse = () => new DeviceError('ERR_NOT_SCSI', `${path} is an NVMe namespace: SCSI commands (execute, inquiry, TEST UNIT READY, READ/WRITE, REGISTER AND MOVE, REPLACE LOST RESERVATION, SCSI-2 RESERVE/RELEASE, resets) do not apply; its reservations go through the PR methods`, { path });
-  return {
-    kind: 'sg-io-ioctl',
-    inFlight: 0,
-    submit: () => Promise.reject(refuse()),
-    reset: () => Promise.reject(refuse()),
-    close: () => undefined,
-  };
+/** What the CDB-based methods an NvmeDevice inherits reject with: an NVMe namespace takes no CDBs. */
+function notScsi(path: string): DeviceError {
+  return new DeviceError('ERR_NOT_SCSI', `${path} is an NVMe namespace: SCSI commands (execute, inquiry, TEST UNIT READY, READ/WRITE, REGISTER AND MOVE, REPLACE LOST RESERVATION, SCSI-2 RESERVE/RELEASE, resets) do not apply; its reservations go through the PR methods`, { path });
 }
 
 /** An open NVMe namespace. Create with `open('/dev/nvme0n1')` (or `/dev/ng0n1`). */
@@ -85,58 +79,43 @@ export class NvmeDevice extends Device {
   /** The namespace's identity from sysfs (NGUID / EUI-64 / UUID, NSID); `identity.wwn` groups and orders it in fencing. */
   readonly identity: NamespaceIdentity;
   private readonly native: NativeBinding;
-  private readonly fd: number;
+  private readonly fd: IoctlFd;
   private readonly nsid: number;
   private readonly defaultTimeoutMs: number;
-  private inFlightIoctls = 0;
-  private closing = false;
-  private fdClosed = false;
 
   /** @internal use `open` */
   constructor(path: string, openPath: string, blockPath: string, native: NativeBinding, fd: number, nsid: number, identity: NamespaceIdentity, options: OpenOptions) {
-    super({ requested: path, resolved: openPath, openPath, via: 'block', blockPath, transport: 'nvme-passthru' }, notScsiTransport(path), options);
+    super({ requested: path, resolved: openPath, openPath, via: 'block', blockPath, transport: 'nvme-passthru' }, refusingTransport(() => notScsi(path)), options);
     this.native = native;
-    this.fd = fd;
+    this.fd = new IoctlFd(native, fd);
     this.nsid = nsid;
     this.identity = identity;
     this.defaultTimeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
   override get isClosed(): boolean {
-    return this.closing;
+    return this.fd.closing;
   }
 
   /** Close the namespace; an ioctl still running finishes first (its fd is closed after it). Idempotent. */
   override async close(): Promise<void> {
-    this.closing = true;
+    this.fd.close();
     await super.close();
-    this.closeFdWhenIdle();
-  }
-
-  private closeFdWhenIdle(): void {
-    if (this.closing && this.inFlightIoctls === 0 && !this.fdClosed) {
-      this.fdClosed = true;
-      this.native.closeDevice(this.fd);
-    }
   }
 
   /** One reservation command through NVME_IOCTL_IO_CMD; resolves on success, throws the typed error otherwise. */
   private async passthru(what: string, cmd: NvmeReservationCommand, call: CallOptions): Promise<void> {
-    if (this.closing) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path });
+    if (this.fd.closing) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path });
     if (call.signal?.aborted) throw new AbortError(`${this.path}: ${what} aborted before it was sent`, { path: this.path });
     const timeoutMs = call.timeoutMs ?? this.defaultTimeoutMs;
     const arg = encodePassthruCommand({ opcode: cmd.opcode, nsid: this.nsid, cdw10: cmd.cdw10, cdw11: cmd.cdw11 ?? 0, dataLength: cmd.data.length, timeoutMs });
     let status: number;
-    this.inFlightIoctls++;
     try {
-      status = await this.native.ioctlBuffer(this.fd, NVME_IOCTL_IO_CMD, arg, cmd.data, ADDR_OFFSET);
+      status = await this.fd.track(() => this.native.ioctlBuffer(this.fd.fd, NVME_IOCTL_IO_CMD, arg, cmd.data, ADDR_OFFSET));
     } catch (e) {
       const err = toSyscallError(e as NativeSyscallError, this.path);
       err.message = `${this.path}: ${what}: ${err.message}`;
       throw err;
-    } finally {
-      this.inFlightIoctls--;
-      this.closeFdWhenIdle();
     }
     if (status === 0) return;
     const d = decodeNvmeStatus(status);
@@ -211,7 +190,7 @@ export class NvmeDevice extends Device {
   private nvmeOptions<T extends object>(method: PrOutMethod, options: T & CallOptions): [T, CallOptions] {
     const [prOptions, call] = splitCallOptions(options, method);
     prOutRequest(method, prOptions);
-    if (this.closing) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path });
+    if (this.fd.closing) throw new DeviceClosedError(`${this.path}: device is closed`, { path: this.path });
     for (const scsiOnly of ['allTargetPorts', 'transportIds']) {
       const v = (prOptions as Record<string, unknown>)[scsiOnly];
       if (v !== undefined && v !== false) throw new ArgumentRangeError('ERR_INVALID_OPTION', `${method}: ${scsiOnly} is a SCSI option; ${this.path} is an NVMe namespace (a host's registration covers all its controllers)`);

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { status } from '../../../lib/fencing/fence-status';
 import { TransportError } from '../../../lib/errors';
 import { KEY_A, KEY_B, WE_RO, twoNodeCluster } from '../support/cluster';
+import { BlockPrDevice } from '../../../lib/block-pr/block-pr-device';
+import { IOC_PR, NATIVE_ENDIANNESS } from '../../../lib/block-pr/pr-ioctls';
 
 const DID_NO_CONNECT = 0x01;
 
@@ -114,6 +116,38 @@ describe('status', () => {
     expect(r.devices[1]!.error).toBeUndefined();
     expect(san.commands({ lu: lus[1] }).map((x) => x.name).filter((n) => n !== 'inquiry').sort()).toEqual(['read-full-status', 'read-keys', 'read-reservation']);
     expect(r.devices[0]).toMatchObject({ source: 'read-full-status' });
+  });
+
+  it.runIf(NATIVE_ENDIANNESS === 'LE')('a device opened through the block PR API (no READ FULL STATUS) is read with READ KEYS + READ RESERVATION', async () => {
+    const requests: number[] = [];
+    const native = {
+      ioctlBuffer(_fd: number, request: number, arg: Buffer, data: Buffer | null) {
+        requests.push(request);
+        if (request === IOC_PR.READ_KEYS) {
+          arg.writeUInt32LE(4, 0); // generation
+          arg.writeUInt32LE(2, 4);
+          data!.writeBigUInt64LE(KEY_A, 0);
+          data!.writeBigUInt64LE(KEY_B, 8);
+        } else {
+          arg.writeBigUInt64LE(KEY_A, 0);
+          arg.writeUInt32LE(4, 8);
+          arg.writeUInt32LE(3, 12); // pr_type 3: write exclusive, registrants only
+        }
+        return Promise.resolve(0);
+      },
+      closeDevice: () => undefined,
+    };
+    const map = new BlockPrDevice('/dev/mapper/shared', '/dev/dm-1', native, 5, { name: 'dm-1', kind: 'device-mapper', wwn: 'naa.6001' }, {}, '7.3.4');
+    const r = await status({ devices: [map], key: KEY_A });
+    expect(r.devices[0]).toMatchObject({
+      reachable: true,
+      source: 'read-keys',
+      registered: true,
+      reservationHolder: true,
+      reservation: { key: KEY_A, type: WE_RO },
+      keys: [KEY_A, KEY_B],
+    });
+    expect(requests.sort()).toEqual([IOC_PR.READ_KEYS, IOC_PR.READ_RESERVATION].sort());
   });
 
   it('INVALID COMMAND OPERATION CODE (no PR IN at all) is not worked around: the LU is unreadable', async () => {
